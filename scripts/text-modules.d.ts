@@ -1,0 +1,5 @@
+// The build inlines .sql files as strings (esbuild "text" loader), so the schema travels inside the bundle.
+declare module '*.sql' {
+  const text: string;
+  export default text;
+}
