@@ -2,11 +2,16 @@
 // One CommonJS bundle is what Node's single-executable builder needs later; tests are compiled the
 // same way so they run exactly the code the binary runs.
 import { build } from 'esbuild';
-import { readdirSync, statSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const withTests = process.argv.includes('--tests');
+const args = process.argv.slice(2);
+const withTests = args.includes('--tests');
+// `--only test/cgroup` (repeatable) builds just those test folders: lets one layer be tested while
+// another is half-written.
+const only = args.flatMap((a, i) => (args[i - 1] === '--only' ? [a] : []));
+const skipMain = args.includes('--no-main');
 
 /** Every file under dir (recursively) whose name passes keep. */
 function filesUnder(dir, keep) {
@@ -21,7 +26,10 @@ function filesUnder(dir, keep) {
   return out;
 }
 
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
 const common = {
+  define: { __JOBCTL_VERSION__: JSON.stringify(pkg.version) },
   platform: 'node',
   target: 'node20',
   bundle: true,
@@ -31,7 +39,7 @@ const common = {
   absWorkingDir: root,
 };
 
-await build({
+if (!skipMain) await build({
   ...common,
   entryPoints: ['src/main.ts'],
   outfile: 'dist/jobctl.cjs',
@@ -39,15 +47,18 @@ await build({
   // The native SQLite addon cannot be bundled; it is loaded from node_modules (or, in the
   // single executable, from an embedded asset).
   external: ['better-sqlite3'],
-  define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
+  define: { ...common.define, 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
 });
 
 if (withTests) {
-  rmSync(join(root, 'build'), { recursive: true, force: true });
-  const entries = [
-    ...filesUnder(join(root, 'test'), (n) => n.endsWith('.test.ts') || n.endsWith('.test.tsx') || n.endsWith('.fixture.ts')),
-    ...filesUnder(join(root, 'bench'), (n) => n.endsWith('.ts')),
-  ];
+  const isTestEntry = (n) => /\.(test|fixture)\.tsx?$/.test(n);
+  let entries;
+  if (only.length > 0) {
+    entries = only.flatMap((dir) => filesUnder(join(root, dir), (n) => isTestEntry(n) || dir.startsWith('bench')));
+  } else {
+    rmSync(join(root, 'build'), { recursive: true, force: true });
+    entries = [...filesUnder(join(root, 'test'), isTestEntry), ...filesUnder(join(root, 'bench'), (n) => n.endsWith('.ts'))];
+  }
   await build({
     ...common,
     entryPoints: entries,

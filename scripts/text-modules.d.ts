@@ -3,3 +3,6 @@ declare module '*.sql' {
   const text: string;
   export default text;
 }
+
+// The build defines the version from package.json.
+declare const __JOBCTL_VERSION__: string | undefined;

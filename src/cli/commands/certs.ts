@@ -1,0 +1,54 @@
+// jobctl certs init|issue|list|revoke: the daemon's PKI. issue/list/revoke go through the daemon
+// (admin only, audited); init creates the PKI locally without starting a daemon (e.g. before systemd).
+import type { Argv } from 'yargs';
+import { resolve } from 'node:path';
+import { hostname, userInfo } from 'node:os';
+import { ROLES } from '../../rpc/roles.ts';
+import { homePaths, resolveHome } from '../../home/paths.ts';
+import { connect, type GlobalArgs } from '../context.ts';
+import { safeText, table } from '../format.ts';
+import { out } from '../io.ts';
+
+/** yargs definition of `certs`. */
+export const certsCommand = {
+  command: 'certs <action>',
+  describe: 'manage client certificates: init, issue, list, revoke',
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .positional('action', { type: 'string', choices: ['init', 'issue', 'list', 'revoke'], describe: 'what to do' })
+      .option('user', { type: 'string', describe: 'user name (issue: the new identity; revoke: every certificate of this user)' })
+      .option('role', { type: 'string', choices: ROLES as unknown as string[], describe: 'role of the new identity (issue)' })
+      .option('out', { type: 'string', describe: 'directory to write ca.crt, client.crt, client.key into (issue)' })
+      .option('days', { type: 'number', describe: 'validity in days (issue; default 365)' })
+      .option('serial', { type: 'string', describe: 'revoke this one certificate' })
+      .option('json', { type: 'boolean', default: false, describe: 'JSON output' })
+      .example('$0 certs issue --user alice --role user --out ./alice', 'an identity for alice')
+      .example('$0 certs revoke --user alice', "revoke all of alice's certificates (live sessions are dropped)"),
+  handler: async (args: GlobalArgs & { action: string; user?: string; role?: string; out?: string; days?: number; serial?: string }): Promise<number> => {
+    const { writeIdentity, ensureDaemonPki } = await import('../../pki/index.ts');
+    if (args.action === 'init') {
+      const paths = homePaths(resolveHome(args.home));
+      const pki = ensureDaemonPki(paths.pki, { extraNames: [hostname()], localUser: userInfo().username });
+      out(args.json ? JSON.stringify({ pki: paths.pki, adminIdentity: paths.adminIdentity, adminSerial: pki.admin.serial }) : `PKI ready in ${paths.pki}; local admin identity in ${paths.adminIdentity}`);
+      return 0;
+    }
+    const connection = await connect(args);
+    if (args.action === 'issue') {
+      if (!args.out) throw new (await import('../../rpc/errors.ts')).JobctlError('INVALID_ARGUMENT', 'certs issue needs --out DIR (where to write ca.crt, client.crt, client.key)');
+      const issued = await connection.call('certs.issue', { user: args.user as string, role: args.role as 'user', ...(args.days !== undefined ? { days: args.days } : {}) });
+      const dir = resolve(args.out);
+      writeIdentity(dir, { caPem: issued.caPem, certPem: issued.certPem, keyPem: issued.keyPem });
+      out(args.json ? JSON.stringify({ serial: issued.serial, notAfter: issued.notAfter, dir }) : `issued ${args.role} identity for ${args.user} (serial ${issued.serial}, valid until ${issued.notAfter}) in ${dir}`);
+      return 0;
+    }
+    if (args.action === 'list') {
+      const certs = await connection.call('certs.list', {});
+      if (args.json) out(JSON.stringify(certs, null, 2));
+      else out(table(['SERIAL', 'USER', 'ROLE', 'NOT AFTER', 'REVOKED'], certs.map((c) => [c.serial, safeText(c.user), c.role, c.notAfter, c.revokedAt ?? '-'])).trimEnd());
+      return 0;
+    }
+    const result = await connection.call('certs.revoke', args.serial !== undefined ? { serial: args.serial } : { user: args.user as string });
+    out(args.json ? JSON.stringify(result) : result.revoked.length === 0 ? 'nothing to revoke (already revoked or no such certificate)' : `revoked ${result.revoked.join(', ')}`);
+    return 0;
+  },
+};

@@ -1,0 +1,56 @@
+// jobctl run [limits] [--name N] [--env K=V] [--clean-env] [--cwd D] [-f] [--json] -- CMD [ARGS…]
+import type { Argv } from 'yargs';
+import { resolve } from 'node:path';
+import { invalidArgument } from '../../rpc/errors.ts';
+import { shellExitStatus } from '../../jobs/signals.ts';
+import { connect, type GlobalArgs } from '../context.ts';
+import { limitsFromArgs, withLimitOptions } from '../limits-args.ts';
+import { note, out } from '../io.ts';
+import { followJob } from './follow.ts';
+
+/** yargs definition of `run`. */
+export const runCommand = {
+  command: 'run [command..]',
+  describe: 'start a job; prints its id (with -f: streams its output and exits with its status)',
+  builder: (y: Argv<GlobalArgs>) =>
+    withLimitOptions(y)
+      .positional('command', { type: 'string', array: true, describe: 'the command and its arguments (after --)' })
+      .option('name', { type: 'string', describe: 'a name to recognise the job by' })
+      .option('env', { type: 'string', array: true, describe: 'set K=V in the job environment (repeatable)' })
+      .option('clean-env', { type: 'boolean', default: false, describe: 'start from an empty environment instead of yours' })
+      .option('cwd', { type: 'string', describe: 'working directory on the daemon host (default: yours)' })
+      .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'stream the output; exit with the job status' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the job as JSON' })
+      .example('$0 run -- make test', 'run make test, print the job id')
+      .example('$0 run --memory 512M --cpu 0.5 -f -- ./build.sh', 'run limited, stream output, exit with its status'),
+  handler: async (args: GlobalArgs & Record<string, unknown>): Promise<number> => {
+    const argv = [...((args['--'] as string[] | undefined) ?? []), ...((args.command as string[] | undefined) ?? [])].map(String);
+    if (argv.length === 0) throw invalidArgument('command', '', 'a command to run, after --: jobctl run -- CMD [ARGS...]');
+    const env: Record<string, string> = args.cleanEnv ? {} : ({ ...process.env } as Record<string, string>);
+    for (const pair of (args.env as string[] | undefined) ?? []) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw invalidArgument('--env', pair, 'K=V with a non-empty name K');
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    const limits = limitsFromArgs(args as never);
+    const cwd = resolve(String(args.cwd ?? process.cwd()));
+    const connection = await connect(args);
+    const job = await connection.call('job.start', { argv, cwd, env, limits, name: (args.name as string | undefined) ?? null });
+    if (!args.follow) {
+      out(args.json ? JSON.stringify(job, null, 2) : String(job.id));
+      if (job.state === 'failed') {
+        note(`jobctl: job ${job.id} failed to start: ${job.reason ?? 'unknown reason'}`);
+        return 1;
+      }
+      return 0;
+    }
+    if (job.state === 'failed') {
+      note(`jobctl: job ${job.id} failed to start: ${job.reason ?? 'unknown reason'}`);
+      return 1;
+    }
+    const final = await followJob(connection, job.id, { format: 'raw' });
+    if (final === null) return 130;
+    if (args.json) out(JSON.stringify(final, null, 2));
+    return final.state === 'failed' ? 1 : shellExitStatus(final.exitCode, final.signal);
+  },
+};

@@ -1,0 +1,49 @@
+// Writing to stdout/stderr the way pipes need it: honour backpressure, and treat a closed pipe
+// (`| head`) as the reader having had enough — end quietly with status 0.
+
+/** Thrown when stdout or stderr was closed by the reader. */
+export class PipeClosed extends Error {
+  constructor() {
+    super('output pipe closed');
+    this.name = 'PipeClosed';
+  }
+}
+
+let pipeClosed: (() => void) | null = null;
+const closedPromise = new Promise<void>((resolve) => (pipeClosed = resolve));
+
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') pipeClosed?.();
+  });
+}
+
+/** Resolves when a reader closed stdout or stderr. */
+export function whenPipeClosed(): Promise<void> {
+  return closedPromise;
+}
+
+/** Writes data; returns a promise only when the stream asks the writer to wait (drain). */
+export function write(stream: NodeJS.WriteStream, data: string | Uint8Array): void | Promise<void> {
+  if (stream.destroyed) throw new PipeClosed();
+  if (stream.write(data)) return;
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
+/** Writes a line to stdout (no backpressure concerns for short command output). */
+export function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** Writes a diagnostic to stderr. */
+export function note(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}

@@ -1,0 +1,243 @@
+// A connection to a daemon: mutual TLS, the protocol version offered at connect, typed calls, events,
+// and log subscriptions whose pace is the consumer's (the socket is paused while the consumer is busy,
+// so the daemon's send window fills and it stops reading the store — no buffering on either side).
+import WebSocket from 'ws';
+import type { IncomingMessage } from 'node:http';
+import { decodeFrame } from '../rpc/codec.ts';
+import { decodeLogFrame } from '../rpc/log-frame.ts';
+import { JobctlError, isJobctlError } from '../rpc/errors.ts';
+import type { EventName, EventParamsOf } from '../rpc/events.ts';
+import { validateParams, type MethodName, type ParamsOf, type ResultOf } from '../rpc/methods.ts';
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION, subprotocolFor } from '../rpc/protocol.ts';
+import { errorFromWire } from '../rpc/wire-error.ts';
+import type { StreamId } from '../rpc/model.ts';
+
+/** PEM material of a client identity. */
+export interface IdentityPems {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+/** Receives one log subscription; a returned promise pauses the connection until it settles. */
+export interface LogSink {
+  onChunk(stream: StreamId, data: Buffer, seq: number, time: number): void | Promise<void>;
+  onGap?(droppedBytes: number, reason: string): void;
+}
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type LogSubscription = { sink: LogSink; end: (reason: string, error?: JobctlError) => void };
+
+/** An open connection to a daemon. */
+export class Connection {
+  private readonly ws: WebSocket;
+  private readonly pending = new Map<number, Pending>();
+  private readonly logSubs = new Map<number, LogSubscription>();
+  private readonly earlyFrames = new Map<number, Buffer[]>();
+  private readonly eventHandlers = new Map<string, Set<(params: never) => void>>();
+  private readonly closeHandlers = new Set<(err: JobctlError) => void>();
+  private nextId = 1;
+  private busy = 0;
+  private closedError: JobctlError | null = null;
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.on('message', (data, isBinary) => (isBinary ? this.onBinary(data as Buffer) : this.onText(data as Buffer)));
+    ws.on('close', (code, reason) => this.onClosed(code, reason.toString()));
+    ws.on('error', (err) => this.onClosed(1006, err.message));
+  }
+
+  /** Connects to endpoint (wss://host:port) with identity; rejects with a coded, readable error. */
+  static open(endpoint: string, identity: IdentityPems, timeoutMs = 10_000): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      let url: URL;
+      try {
+        url = new URL(endpoint);
+        if (url.protocol !== 'wss:') throw new Error('not wss');
+      } catch {
+        reject(new JobctlError('INVALID_ARGUMENT', `invalid endpoint ${JSON.stringify(endpoint)}: expected wss://HOST:PORT`));
+        return;
+      }
+      const ws = new WebSocket(endpoint, subprotocolFor(PROTOCOL_VERSION), {
+        ca: identity.caPem,
+        cert: identity.certPem,
+        key: identity.keyPem,
+        minVersion: 'TLSv1.3',
+        maxVersion: 'TLSv1.3',
+        maxPayload: MAX_FRAME_BYTES + 64,
+        perMessageDeflate: false,
+        handshakeTimeout: timeoutMs,
+      });
+      const fail = (err: JobctlError) => {
+        ws.removeAllListeners();
+        ws.on('error', () => undefined);
+        ws.terminate();
+        reject(err);
+      };
+      ws.once('unexpected-response', (_req, res: IncomingMessage) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d.slice(0, 8192)));
+        res.on('end', () => {
+          let err: JobctlError;
+          try {
+            err = errorFromWire(JSON.parse(body));
+          } catch {
+            err = new JobctlError('PROTOCOL', `the server at ${endpoint} answered HTTP ${res.statusCode}; is it a jobctl daemon?`);
+          }
+          fail(err);
+        });
+      });
+      ws.once('error', (err: NodeJS.ErrnoException) => fail(explainConnectError(err, endpoint)));
+      ws.once('open', () => {
+        ws.removeAllListeners();
+        resolve(new Connection(ws));
+      });
+    });
+  }
+
+  /** Calls a method; resolves with its result or rejects with the daemon's coded error. */
+  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    // Checked here too so a CLI mistake is reported without a round trip (the daemon checks again).
+    validateParams(method, params);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.ws.send(JSON.stringify({ t: 'req', id, method, params }));
+    });
+  }
+
+  /** Handles events of one name; returns the unsubscribe function. */
+  on<E extends EventName>(event: E, handler: (params: EventParamsOf<E>) => void): () => void {
+    let set = this.eventHandlers.get(event);
+    if (!set) this.eventHandlers.set(event, (set = new Set()));
+    set.add(handler as (params: never) => void);
+    return () => set.delete(handler as (params: never) => void);
+  }
+
+  /** Called once if the connection drops. */
+  onClose(handler: (err: JobctlError) => void): void {
+    this.closeHandlers.add(handler);
+  }
+
+  /** Streams a job's output into sink; resolves with why it ended ("finished", "unsubscribed"). */
+  async streamLogs(params: ParamsOf<'logs.subscribe'>, sink: LogSink): Promise<{ subscription: number; done: Promise<string> }> {
+    let end!: LogSubscription['end'];
+    const done = new Promise<string>((resolve, reject) => {
+      end = (reason, error) => (error ? reject(error) : resolve(reason));
+    });
+    const { subscription } = await this.call('logs.subscribe', params);
+    const sub: LogSubscription = {
+      sink,
+      end: (reason, error) => {
+        this.logSubs.delete(subscription);
+        end(reason, error);
+      },
+    };
+    this.logSubs.set(subscription, sub);
+    // Frames can arrive in the same tick as the answer: deliver what came first.
+    for (const frame of this.earlyFrames.get(subscription) ?? []) this.onBinary(frame);
+    this.earlyFrames.delete(subscription);
+    return { subscription, done };
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.ws.close(1000);
+  }
+
+  private onText(data: Buffer): void {
+    let frame;
+    try {
+      frame = decodeFrame(data);
+    } catch {
+      return; // a newer daemon may send frames this client does not know
+    }
+    if (frame.t === 'res') {
+      const p = this.pending.get(frame.id as number);
+      if (!p) return;
+      this.pending.delete(frame.id as number);
+      if ('error' in frame && frame.error !== undefined) p.reject(errorFromWire(frame.error));
+      else p.resolve((frame as { result?: unknown }).result);
+    } else if (frame.t === 'evt') {
+      const params = frame.params as { subscription?: number; reason?: string; error?: unknown; droppedBytes?: number };
+      if (frame.event === 'logs.end' && typeof params.subscription === 'number') {
+        const err = params.reason === 'error' ? errorFromWire(params.error) : undefined;
+        this.afterSink(() => this.logSubs.get(params.subscription as number)?.end(String(params.reason), err));
+        return;
+      }
+      if (frame.event === 'logs.gap' && typeof params.subscription === 'number') {
+        this.afterSink(() => this.logSubs.get(params.subscription as number)?.sink.onGap?.(Number(params.droppedBytes), String(params.reason)));
+        return;
+      }
+      for (const handler of this.eventHandlers.get(frame.event) ?? []) handler(frame.params as never);
+    }
+  }
+
+  private onBinary(data: Buffer): void {
+    let frame;
+    try {
+      frame = decodeLogFrame(data);
+    } catch {
+      return;
+    }
+    const sub = this.logSubs.get(frame.subscription);
+    if (!sub) {
+      const early = this.earlyFrames.get(frame.subscription) ?? [];
+      early.push(data);
+      this.earlyFrames.set(frame.subscription, early);
+      return;
+    }
+    const result = sub.sink.onChunk(frame.stream, Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength), frame.seq, frame.timeMs);
+    if (result instanceof Promise) {
+      // The consumer is busy: stop reading the socket until it is done.
+      if (this.busy++ === 0) this.ws.pause();
+      this.sinkQueue = this.sinkQueue.then(() => result).catch(() => undefined).then(() => {
+        if (--this.busy === 0) this.ws.resume();
+      });
+    }
+  }
+
+  private sinkQueue: Promise<void> = Promise.resolve();
+
+  // Ends and gaps must not overtake output still being written by the sink.
+  private afterSink(fn: () => void): void {
+    this.sinkQueue = this.sinkQueue.then(fn);
+  }
+
+  private onClosed(code: number, reason: string): void {
+    if (this.closedError) return;
+    const err =
+      code === 4403
+        ? new JobctlError('UNAUTHENTICATED', `the daemon closed the connection: ${reason || 'certificate revoked'}`)
+        : new JobctlError('UNAVAILABLE', `connection to the daemon closed${reason ? `: ${reason}` : ''} (code ${code})`);
+    this.closedError = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const sub of [...this.logSubs.values()]) sub.end('closed', err);
+    for (const handler of this.closeHandlers) handler(err);
+  }
+}
+
+/** A readable reason for a failed connect (not a bare "socket hang up"). */
+export function explainConnectError(err: NodeJS.ErrnoException, endpoint: string): JobctlError {
+  if (isJobctlError(err)) return err;
+  const code = err.code ?? '';
+  const text = err.message ?? String(err);
+  if (code === 'ECONNREFUSED') return new JobctlError('UNAVAILABLE', `no daemon is listening at ${endpoint} (connection refused)`, { cause: err });
+  if (code === 'ETIMEDOUT' || /timed out/i.test(text)) return new JobctlError('UNAVAILABLE', `the daemon at ${endpoint} did not answer in time`, { cause: err });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new JobctlError('UNAVAILABLE', `cannot resolve the host of ${endpoint}`, { cause: err });
+  if (/ERR_TLS_CERT_ALTNAME_INVALID/.test(code)) return new JobctlError('UNAUTHENTICATED', `the daemon's certificate does not name ${endpoint}: ${text}`, { cause: err });
+  if (/UNABLE_TO_VERIFY|SELF_SIGNED|CERT_/.test(code)) {
+    return new JobctlError('UNAUTHENTICATED', `the daemon at ${endpoint} presented a certificate not signed by the CA of your identity (${code}); check --identity`, { cause: err });
+  }
+  if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|EPROTO/.test(code + text)) {
+    return new JobctlError('UNAUTHENTICATED', `TLS handshake with ${endpoint} failed: the daemon speaks TLS 1.3 only (${text})`, { cause: err });
+  }
+  if (/CERTIFICATE_REQUIRED/.test(code + text)) return new JobctlError('UNAUTHENTICATED', `the daemon requires a client certificate: use --identity DIR`, { cause: err });
+  if (code === 'ECONNRESET' || /hang up/.test(text)) {
+    return new JobctlError('UNAUTHENTICATED', `the daemon at ${endpoint} closed the connection during the handshake (was your certificate issued by this daemon's CA?)`, { cause: err });
+  }
+  return new JobctlError('UNAVAILABLE', `cannot connect to ${endpoint}: ${text}`, { cause: err });
+}

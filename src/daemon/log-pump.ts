@@ -1,0 +1,59 @@
+// Feeds one log subscription to a WebSocket: replay, then live, as binary frames. Paced by the socket:
+// when more than HIGH_WATER bytes are sent but not yet handed to the kernel, the pump stops pulling
+// from the store until the socket drains — a slow reader costs the daemon one page, never a backlog.
+import type { LogItem } from '../store/index.ts';
+
+/** How a pump delivers; implemented by the session over its socket. */
+export interface PumpSink {
+  /** Sends one binary frame; done() runs when the socket has taken it. */
+  sendBinary(frame: Uint8Array, done: (err?: Error) => void): void;
+  /** Sends a JSON event. */
+  sendEvent(event: string, params: unknown): void;
+  /** False once the socket is closing. */
+  isOpen(): boolean;
+}
+
+/** Bytes in flight on the socket before the pump waits. */
+export const HIGH_WATER = 1024 * 1024;
+
+/** Runs a pump until the iterator ends, the socket closes or signal aborts; resolves with why it ended. */
+export async function pumpLogs(
+  items: AsyncIterator<LogItem>,
+  encode: (item: Extract<LogItem, { kind: 'chunk' }>) => Uint8Array,
+  sink: PumpSink,
+  subscription: number,
+  signal: AbortSignal,
+): Promise<'finished' | 'unsubscribed' | 'closed'> {
+  let inFlight = 0;
+  let wake: (() => void) | null = null;
+  let sendError: Error | null = null;
+  const onAbort = () => wake?.();
+  signal.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      if (signal.aborted) return 'unsubscribed';
+      if (!sink.isOpen() || sendError) return 'closed';
+      const next = await items.next();
+      if (next.done) return 'finished';
+      const item = next.value;
+      if (item.kind === 'gap') {
+        sink.sendEvent('logs.gap', { subscription, droppedBytes: item.droppedBytes, reason: item.reason });
+        continue;
+      }
+      const frame = encode(item);
+      inFlight += frame.byteLength;
+      sink.sendBinary(frame, (err) => {
+        inFlight -= frame.byteLength;
+        if (err) sendError = err;
+        if (inFlight <= HIGH_WATER / 2) wake?.();
+      });
+      while (inFlight > HIGH_WATER && !signal.aborted && sink.isOpen() && !sendError) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await items.return?.();
+  }
+}

@@ -1,0 +1,34 @@
+// Turns a stored job row (and live figures, while it runs) into the JobInfo clients see.
+import type { JobInfo, Usage } from '../rpc/model.ts';
+import type { JobRow } from '../store/index.ts';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The client view of a job; `live` carries current usage for a running job. */
+export function toJobInfo(row: JobRow, live?: Usage | null): JobInfo {
+  const usage: Usage = live ?? {
+    cpuUsec: row.cpuUsec ?? 0,
+    memoryBytes: 0,
+    memoryPeakBytes: row.memoryPeakBytes,
+    pids: 0,
+  };
+  return {
+    id: row.id,
+    name: row.name,
+    owner: row.owner,
+    state: row.state,
+    argv: row.argv,
+    cwd: row.cwd,
+    limits: row.limits,
+    exitCode: row.exitCode,
+    signal: row.signal,
+    oomKilled: row.oomKilled,
+    reason: row.reason,
+    pid: row.pid,
+    createdAt: new Date(row.createdAt).toISOString(),
+    startedAt: iso(row.startedAt),
+    endedAt: iso(row.endedAt),
+    usage,
+    log: { storedBytes: row.logStoredBytes, droppedBytes: row.logDroppedBytes, dropReason: row.logDropReason },
+  };
+}

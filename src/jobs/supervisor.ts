@@ -1,0 +1,275 @@
+// The supervisor: starts jobs, tracks them to their end, stops them, and keeps the database honest.
+// It is the library the daemon calls; it knows nothing of clients or the network.
+import type { CgroupHost } from '../cgroup/index.ts';
+import { JobctlError, invalidArgument } from '../rpc/errors.ts';
+import type { JobInfo, JobSpec, JobState, Limits, Usage } from '../rpc/model.ts';
+import { LIMIT_NAMES } from '../rpc/model.ts';
+import type { JobRow, Store } from '../store/index.ts';
+import { toJobInfo } from './job-info.ts';
+import { JobProcess } from './job-process.ts';
+import { preflight } from './preflight.ts';
+import { processStartTime } from './proc.ts';
+import { validateJobSpec } from './spec.ts';
+
+/** How the supervisor runs jobs. */
+export interface SupervisorOptions {
+  store: Store;
+  /** null when the host has no usable cgroups: jobs then run in a process group, and limits are refused. */
+  cgroups: CgroupHost | null;
+  /** Limits applied when a job does not set them. */
+  defaultLimits?: Limits;
+  /** Upper bounds a job may request. */
+  maxLimits?: Limits;
+  /** Grace period of a stop when the caller gives none (default 10 s). */
+  defaultGraceMs?: number;
+  /** Called for every problem that is not any caller's fault (e.g. a cgroup that would not go away). */
+  onWarning?: (message: string) => void;
+}
+
+/** Receives a job each time its state or result changes. */
+export type JobListener = (job: JobInfo) => void;
+
+interface Running {
+  process: JobProcess;
+  done: Promise<JobRow>;
+  stopRequested: boolean;
+}
+
+/** Starts, tracks, stops and reconciles jobs. */
+export class Supervisor {
+  private readonly store: Store;
+  private readonly cgroups: CgroupHost | null;
+  private readonly running = new Map<number, Running>();
+  private readonly listeners = new Set<JobListener>();
+  private readonly options: SupervisorOptions;
+  private closing = false;
+
+  constructor(options: SupervisorOptions) {
+    this.options = options;
+    this.store = options.store;
+    this.cgroups = options.cgroups;
+  }
+
+  /**
+   * Makes the database tell the truth after a daemon restart: every job it says is running becomes
+   * `lost`, and whatever is left of it (processes, cgroups) is killed and removed. Call once, first.
+   */
+  async reconcile(): Promise<JobInfo[]> {
+    const leftovers = this.cgroups ? await this.cgroups.cleanupLeftovers() : [];
+    const lost: JobInfo[] = [];
+    for (const row of this.store.jobs.running()) {
+      const cleanedByCgroup = row.cgroupKey !== null && leftovers.includes(row.cgroupKey);
+      if (!cleanedByCgroup && row.pid !== null && row.pidStartTime !== null && processStartTime(row.pid) === row.pidStartTime) {
+        // Same PID and same start time: it is our process, not a reused PID. Without a cgroup the
+        // process group is all we can reach.
+        for (const target of [-row.pid, row.pid]) {
+          try {
+            process.kill(target, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
+      const finished = this.store.jobs.markFinished(row.id, {
+        state: 'lost',
+        exitCode: null,
+        signal: null,
+        oomKilled: false,
+        reason: 'daemon restarted while the job ran; its processes were killed',
+        endedAt: Date.now(),
+        cpuUsec: null,
+        memoryPeakBytes: null,
+      });
+      lost.push(toJobInfo(finished));
+    }
+    return lost;
+  }
+
+  /**
+   * Starts a job for owner. Bad input and unenforceable limits throw a coded error and store nothing;
+   * a command that cannot start (missing cwd or executable, placement failure) becomes a `failed` job.
+   */
+  async start(spec: JobSpec, owner: string): Promise<JobInfo> {
+    if (this.closing) throw new JobctlError('UNAVAILABLE', 'the daemon is shutting down and starts no new jobs');
+    validateJobSpec(spec);
+    const limits = this.effectiveLimits(spec.limits);
+    const cannotStart = preflight(spec.argv[0] as string, spec.cwd, spec.env);
+    if (!cannotStart) this.checkEnforceable(limits, spec.cwd);
+    const row = this.store.jobs.insert({
+      owner,
+      name: spec.name ?? null,
+      argv: spec.argv,
+      cwd: spec.cwd,
+      env: spec.env,
+      limits,
+      createdAt: Date.now(),
+    });
+    if (cannotStart) return this.fail(row.id, cannotStart);
+
+    const cgroupKey = `job-${row.id}`;
+    let cgroup = null;
+    try {
+      cgroup = this.cgroups?.createJob(cgroupKey, limits, spec.cwd) ?? null;
+    } catch (err) {
+      return this.fail(row.id, `could not create the job's cgroup: ${(err as Error).message}`);
+    }
+    const writer = this.store.logs.writer(row.id);
+    const proc = new JobProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, cgroup, writer });
+    if (proc.pid > 0) {
+      this.store.jobs.markStarted(row.id, { pid: proc.pid, pidStartTime: processStartTime(proc.pid), cgroupKey: cgroup ? cgroupKey : null, startedAt: Date.now() });
+    }
+    const entry: Running = { process: proc, stopRequested: false, done: undefined as unknown as Promise<JobRow> };
+    entry.done = proc.outcome.then((outcome) => {
+      writer.close();
+      for (const problem of outcome.cleanupErrors) this.warn(`job ${row.id}: ${problem}`);
+      const finished = this.store.jobs.markFinished(row.id, {
+        state: outcome.startError ? 'failed' : entry.stopRequested ? 'stopped' : 'exited',
+        exitCode: outcome.startError ? null : outcome.exitCode,
+        signal: outcome.startError ? null : outcome.signal,
+        oomKilled: outcome.oomKilled,
+        reason: outcome.startError,
+        endedAt: Date.now(),
+        cpuUsec: outcome.cpuUsec,
+        memoryPeakBytes: outcome.memoryPeakBytes,
+      });
+      this.running.delete(row.id);
+      this.emit(toJobInfo(finished));
+      return finished;
+    });
+    this.running.set(row.id, entry);
+    // Report the start only once the command runs inside its cgroups (or certainly never will).
+    const placed = await proc.placed;
+    if (!placed) return toJobInfo(await entry.done);
+    const info = this.get(row.id);
+    this.emit(info);
+    return info;
+  }
+
+  /** Stops a running job: SIGTERM to all its processes, graceMs, then kill all; resolves with the final job. */
+  async stop(id: number, graceMs = this.options.defaultGraceMs ?? 10_000): Promise<JobInfo> {
+    const entry = this.running.get(id);
+    if (!entry) {
+      const row = this.requireRow(id);
+      throw new JobctlError('CONFLICT', `job ${id} is not running (it is ${row.state})`, { details: { id, state: row.state } });
+    }
+    entry.stopRequested = true;
+    await entry.process.stop(graceMs);
+    return toJobInfo(await entry.done);
+  }
+
+  /** Resolves with the job once it has ended (at once if it already has). */
+  async wait(id: number): Promise<JobInfo> {
+    const entry = this.running.get(id);
+    if (entry) return toJobInfo(await entry.done);
+    return toJobInfo(this.requireRow(id));
+  }
+
+  /** One job, with live usage while it runs. */
+  get(id: number): JobInfo {
+    const row = this.requireRow(id);
+    return toJobInfo(row, this.liveUsage(id));
+  }
+
+  /** Jobs, newest first; `owner` narrows to one user's jobs. */
+  list(query: { owner?: string; limit?: number; states?: JobState[] } = {}): JobInfo[] {
+    return this.store.jobs.list(query).map((row) => toJobInfo(row, this.liveUsage(row.id)));
+  }
+
+  /** Live usage of a running job, or null. */
+  liveUsage(id: number): Usage | null {
+    const entry = this.running.get(id);
+    if (!entry) return null;
+    try {
+      return entry.process.usage();
+    } catch {
+      return null; // the cgroup may be going away at this very moment
+    }
+  }
+
+  /** Ids of the jobs running now. */
+  runningIds(): number[] {
+    return [...this.running.keys()];
+  }
+
+  /** Subscribes to job changes; returns the unsubscribe function. */
+  onChange(listener: JobListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Stops every running job (graceMs each, in parallel) and refuses new ones: what the daemon does on
+   * SIGTERM. Jobs end `stopped` with reason recorded by their signal; their output is kept.
+   */
+  async shutdown(graceMs = this.options.defaultGraceMs ?? 10_000): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.running.keys()].map((id) => this.stop(id, graceMs).catch(() => undefined)));
+    await this.cgroups?.dispose().catch((err: Error) => this.warn(`cgroup cleanup: ${err.message}`));
+  }
+
+  private effectiveLimits(requested: Limits): Limits {
+    const limits: Limits = { ...this.options.defaultLimits, ...stripUndefined(requested) };
+    const max = this.options.maxLimits ?? {};
+    for (const name of LIMIT_NAMES) {
+      const cap = max[name];
+      const value = limits[name];
+      if (cap === undefined) continue;
+      if (value === undefined) limits[name] = cap;
+      else if (value > cap) throw invalidArgument(`limits.${name}`, value, `at most ${cap} (the daemon's maximum)`);
+    }
+    return limits;
+  }
+
+  private checkEnforceable(limits: Limits, cwd: string): void {
+    const requested = LIMIT_NAMES.filter((n) => limits[n] !== undefined);
+    if (requested.length === 0) return;
+    if (!this.cgroups) {
+      throw new JobctlError(
+        'LIMIT_UNENFORCEABLE',
+        `limit ${requested[0]} cannot be enforced: no usable cgroup hierarchy on this host (the daemon cannot create cgroups under its own); run the daemon as root or under systemd with Delegate=yes, or start the job without limits`,
+        { details: { limit: requested[0] } },
+      );
+    }
+    this.cgroups.checkLimits(limits, cwd);
+  }
+
+  private fail(id: number, reason: string): JobInfo {
+    const row = this.store.jobs.markFinished(id, {
+      state: 'failed',
+      exitCode: null,
+      signal: null,
+      oomKilled: false,
+      reason,
+      endedAt: Date.now(),
+      cpuUsec: null,
+      memoryPeakBytes: null,
+    });
+    const info = toJobInfo(row);
+    this.emit(info);
+    return info;
+  }
+
+  private requireRow(id: number): JobRow {
+    const row = this.store.jobs.get(id);
+    if (!row) throw new JobctlError('NOT_FOUND', `no job with id ${id}`, { details: { id } });
+    return row;
+  }
+
+  private emit(job: JobInfo): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(job);
+      } catch (err) {
+        this.warn(`job listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private warn(message: string): void {
+    this.options.onWarning?.(message);
+  }
+}
+
+function stripUndefined(limits: Limits): Limits {
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as Limits;
+}

@@ -1,0 +1,80 @@
+// jobctl's entry: picks the role from the command line. The only place that calls process.exit.
+import yargs from 'yargs/yargs';
+import { isJobctlError } from './rpc/errors.ts';
+import { openConnections, type GlobalArgs } from './cli/context.ts';
+import { PipeClosed } from './cli/io.ts';
+import { auditCommand } from './cli/commands/audit.ts';
+import { certsCommand } from './cli/commands/certs.ts';
+import { daemonCommand } from './cli/commands/daemon.ts';
+import { VERSION, infoCommand } from './cli/commands/info.ts';
+import { logsCommand } from './cli/commands/logs.ts';
+import { psCommand } from './cli/commands/ps.ts';
+import { runCommand } from './cli/commands/run.ts';
+import { statusCommand } from './cli/commands/status.ts';
+import { stopCommand } from './cli/commands/stop.ts';
+import { waitCommand } from './cli/commands/wait.ts';
+
+/** A usage mistake (exit status 2), as opposed to a failure (1). */
+class UsageError extends Error {}
+
+interface CommandSpec {
+  command: string;
+  describe: string;
+  builder: (y: never) => unknown;
+  handler: (args: never) => Promise<number>;
+}
+
+const COMMANDS: CommandSpec[] = [runCommand, psCommand, statusCommand, stopCommand, waitCommand, logsCommand, certsCommand, infoCommand, auditCommand, daemonCommand] as unknown as CommandSpec[];
+
+async function main(argv: string[]): Promise<number> {
+  let status = 0;
+  let parser = yargs(argv)
+    .scriptName('jobctl')
+    .usage('$0 <command> [options]\n\nRun commands as cgroup-limited jobs; watch, stop and read them from anywhere.')
+    .parserConfiguration({ 'populate--': true })
+    .option('home', { type: 'string', global: true, describe: 'installation directory (default: $JOBCTL_HOME, else ~/.local/state/jobctl)' })
+    .option('endpoint', { type: 'string', global: true, describe: 'daemon to reach: wss://HOST:PORT (default: the local daemon of --home)' })
+    .option('identity', { type: 'string', global: true, describe: 'directory with ca.crt, client.crt, client.key (default: the local admin identity)' })
+    .option('autostart', { type: 'boolean', global: true, default: true, describe: 'start the local daemon if none runs (--no-autostart, or JOBCTL_NO_AUTOSTART=1)' });
+  for (const spec of COMMANDS) {
+    parser = parser.command(spec.command, spec.describe, spec.builder as never, async (args: unknown) => {
+      status = await spec.handler(args as never);
+    });
+  }
+  await parser
+    .demandCommand(1, 'name a command (see jobctl --help)')
+    .recommendCommands()
+    .strict()
+    .version(VERSION)
+    .alias('version', 'V')
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilogue('Exit status: 0 ok, 1 error, 2 usage error; run -f and wait exit with the job status (128 + signal when killed).')
+    .fail((message, err) => {
+      if (err) throw err;
+      throw new UsageError(message);
+    })
+    .parseAsync();
+  return status;
+}
+
+async function finish(code: number): Promise<never> {
+  for (const connection of openConnections) connection.close();
+  // Let piped output drain before exiting, so nothing written is cut off.
+  if (process.stdout.writableNeedDrain) await new Promise((r) => process.stdout.once('drain', r).once('error', r).once('close', r));
+  process.exit(code);
+}
+
+main(process.argv.slice(2)).then(finish, (err: unknown) => {
+  if (err instanceof PipeClosed) return finish(0);
+  if (err instanceof UsageError) {
+    process.stderr.write(`jobctl: ${err.message}\nTry "jobctl --help".\n`);
+    return finish(2);
+  }
+  const message = isJobctlError(err) ? `${err.message}${process.env.JOBCTL_DEBUG ? ` [${err.code}]` : ''}` : (err as Error)?.stack ?? String(err);
+  process.stderr.write(`jobctl: ${message}\n`);
+  return finish(isJobctlError(err) && err.code === 'INVALID_ARGUMENT' ? 2 : 1);
+});
+
+export type { GlobalArgs };

@@ -1,0 +1,123 @@
+// Validators for the fields several methods share: ids, a job spec (argv, cwd, env, limits, name),
+// certificate users and serials. The bounds are the product's limits; kernel facts that set them are
+// noted where they apply.
+import { JOB_STATES, type JobState } from './model.ts';
+import { ROLES, SERIAL_RULE, USER_NAME_RULE, normalizeSerial, isUserName } from './roles.ts';
+import { invalidArgument } from './errors.ts';
+import {
+  array,
+  integer,
+  nullable,
+  number,
+  object,
+  oneOf,
+  optional,
+  record,
+  refine,
+  string,
+  utf8Length,
+  type Validator,
+} from './validate.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const PiB = 1024 * 1024 * GiB;
+
+/** A job id, subscription id or audit id: a positive safe integer. */
+export const id: Validator<number> = integer(1, Number.MAX_SAFE_INTEGER);
+
+/** A subscription id: positive and within u32, since binary log frames carry it in 32 bits. */
+export const subscriptionId: Validator<number> = integer(1, 0xffff_ffff);
+
+/** A log sequence number (resume point): zero or a positive safe integer. */
+export const seq: Validator<number> = integer(0, Number.MAX_SAFE_INTEGER);
+
+/** A stop grace period in milliseconds: 0 (kill at once) to one hour. */
+export const graceMs: Validator<number> = integer(0, 3_600_000, ' ms');
+
+/** A page size for list calls. */
+export const listLimit: Validator<number> = integer(1, 10_000);
+
+/** How many trailing lines of output to start with: 0 (only new output, like `tail -n 0 -f`) and up. */
+export const tailLines: Validator<number> = integer(0, 1_000_000);
+
+/** Job states to filter on, each at most once. */
+export const states: Validator<JobState[]> = array(oneOf(JOB_STATES), { min: 1, max: JOB_STATES.length, unique: true });
+
+/** Output streams to filter on, each at most once. */
+export const streams: Validator<Array<'stdout' | 'stderr'>> = array(oneOf(['stdout', 'stderr'] as const), {
+  min: 1,
+  max: 2,
+  unique: true,
+});
+
+// MAX_ARG_STRLEN (32 pages = 128 KiB) is the kernel's cap on one argv or env string; execve fails with
+// E2BIG beyond it, so refusing here gives a message instead of a failed start.
+const MAX_ARG_BYTES = 128 * KiB;
+
+/** argv: 1–4096 strings, argv[0] non-empty, each ≤ 128 KiB, ≤ 1 MiB in all. */
+export const argv: Validator<string[]> = refine(
+  array(string({ maxBytes: MAX_ARG_BYTES }), { min: 1, max: 4096 }),
+  (args, path) => {
+    if (args[0] === '') throw invalidArgument(`${path}[0]`, '', 'the command to run (a non-empty string)');
+    const total = args.reduce((sum, a) => sum + utf8Length(a) + 1, 0);
+    if (total > MiB) throw invalidArgument(path, `${args.length} arguments`, `at most ${MiB} bytes in all (got ${total})`);
+    return args;
+  },
+);
+
+// PATH_MAX is 4096 on Linux, including the terminating NUL.
+/** An absolute path on the daemon host: starts with "/", no NUL, < 4096 bytes. */
+export const absolutePath: Validator<string> = string({
+  min: 1,
+  maxBytes: 4095,
+  pattern: { re: /^\//, what: 'an absolute path (starting with "/")' },
+});
+
+/** Environment: ≤ 4096 variables; names non-empty without "=" (execve splits there); each "K=V" ≤ 128 KiB. */
+export const env: Validator<Record<string, string>> = record(
+  string({ min: 1, maxBytes: 1024, pattern: { re: /^[^=]*$/, what: 'a variable name without "="' } }),
+  string({ maxBytes: MAX_ARG_BYTES - 1026 }),
+  { maxEntries: 4096, maxTotalBytes: MiB },
+);
+
+/** A job name: 1–128 characters, no control characters. */
+export const jobName: Validator<string> = string({ min: 1, max: 128, noControl: true });
+
+/** Resource limits; every field optional, every bound finite. */
+export const limits = object({
+  cpu: optional(number(0.01, 1024, ' cores')),
+  memory: optional(integer(MiB, PiB, ' bytes (1 MiB to 1 PiB)')),
+  pids: optional(integer(1, 4_194_304)),
+  ioRead: optional(integer(KiB, 100 * GiB, ' bytes/s (1 KiB/s to 100 GiB/s)')),
+  ioWrite: optional(integer(KiB, 100 * GiB, ' bytes/s (1 KiB/s to 100 GiB/s)')),
+});
+
+/** What a client sends to start a job (the JobSpec of model.ts). */
+export const jobSpec = object({
+  argv,
+  cwd: absolutePath,
+  env,
+  limits,
+  name: optional(nullable(jobName)),
+});
+
+/** A user name as carried in a certificate's CN. */
+export const userName: Validator<string> = (value, path) => {
+  if (!isUserName(value)) throw invalidArgument(path, value, `a user name: ${USER_NAME_RULE}`);
+  return value;
+};
+
+/** A role as carried in a certificate's O. */
+export const role = oneOf(ROLES);
+
+/** Certificate lifetime in days: 1 to 10 years. */
+export const certDays: Validator<number> = integer(1, 3650, ' days');
+
+/** A certificate serial, returned in canonical form (lowercase hex, no leading zeros). */
+export const serial: Validator<string> = refine(string({ max: 128 }), (text, path) => {
+  const canonical = normalizeSerial(text);
+  if (canonical === null) throw invalidArgument(path, text, SERIAL_RULE);
+  return canonical;
+});

@@ -1,0 +1,104 @@
+// The store: one SQLite file holding jobs, their output, the audit trail and the certificate
+// registry. openStore() is the only way in; everything else hangs off the Store it returns.
+import type Database from 'better-sqlite3';
+import { integer } from '../rpc/validate.ts';
+import schemaSql from '../../schema.sql';
+import { createAuditLog, type AuditLog } from './audit.ts';
+import { createCertRegistry, type CertRegistry } from './certs.ts';
+import { openDatabase } from './database.ts';
+import { createJobRepository, type JobRepository } from './jobs.ts';
+import { createLogStore } from './logs.ts';
+import type { LogStore } from './log-types.ts';
+import { migrate, parseMigrations } from './migrate.ts';
+import { prepareRetention, runRetention, type RetentionPolicy, type RetentionResult } from './retention.ts';
+
+export type { AuditEntry, AuditEvent, AuditLog } from './audit.ts';
+export type { CertRecord, CertRegistry } from './certs.ts';
+export type { JobQuery, JobRepository, JobResult, JobRow, JobStart, NewJob } from './jobs.ts';
+export type { LogChunk, LogFollowQuery, LogItem, LogReadQuery, LogStore, LogWriter } from './log-types.ts';
+export type { Migration } from './migrate.ts';
+export { migrate, parseMigrations } from './migrate.ts';
+export type { RetentionPolicy, RetentionResult } from './retention.ts';
+
+/** The migrations of schema.sql, parsed once. */
+export const MIGRATIONS = parseMigrations(schemaSql);
+
+/** The schema version this jobctl writes (the last migration's number). */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+/** Default per-job log cap: 256 MiB. */
+export const DEFAULT_LOG_CAP_BYTES = 256 * 1024 * 1024;
+/** Default largest chunk: 256 KiB. */
+export const DEFAULT_MAX_CHUNK_BYTES = 256 * 1024;
+/** Largest chunk allowed: SQLite handles bigger blobs, but a follower page must stay small. */
+export const MAX_CHUNK_BYTES_LIMIT = 16 * 1024 * 1024;
+
+/** Store settings. */
+export interface StoreOptions {
+  /** Output kept per job; the oldest is removed beyond it (default 256 MiB). */
+  logCapBytes?: number;
+  /** Largest log chunk (default 256 KiB; never above logCapBytes). */
+  maxChunkBytes?: number;
+  /** Told about every failed log commit (the batch was dropped and counted); for the daemon's log. */
+  onLogWriteError?: (jobId: number, err: unknown) => void;
+}
+
+/** An open store. */
+export interface Store {
+  readonly db: Database.Database;
+  readonly jobs: JobRepository;
+  readonly logs: LogStore;
+  readonly audit: AuditLog;
+  readonly certs: CertRegistry;
+  /** Flushes and closes open log writers, ends followers, closes the database. Idempotent. */
+  close(): void;
+}
+
+
+const retentionSql = new WeakMap<Database.Database, ReturnType<typeof prepareRetention>>();
+
+/**
+ * Opens (creating if needed, mode 0600) and migrates the database file. A file from a newer jobctl
+ * is refused with CONFLICT and left untouched.
+ */
+export function openStore(file: string, options: StoreOptions = {}): Store {
+  const logCapBytes = integer(1, Number.MAX_SAFE_INTEGER, ' bytes')(options.logCapBytes ?? DEFAULT_LOG_CAP_BYTES, 'logCapBytes');
+  const chunkBytes = integer(1, MAX_CHUNK_BYTES_LIMIT, ' bytes')(options.maxChunkBytes ?? DEFAULT_MAX_CHUNK_BYTES, 'maxChunkBytes');
+  // A chunk never exceeds the cap, so the newest chunk always fits and the cap always holds.
+  const maxChunkBytes = Math.min(logCapBytes, chunkBytes);
+  const db = openDatabase(file, SCHEMA_VERSION);
+  try {
+    migrate(db, MIGRATIONS, file);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const logs = createLogStore(db, { capBytes: logCapBytes, maxChunkBytes, maxPendingBytes: Math.max(4 * 1024 * 1024, 4 * maxChunkBytes) }, options.onLogWriteError);
+  const store: Store = {
+    db,
+    jobs: createJobRepository(db),
+    logs,
+    audit: createAuditLog(db),
+    certs: createCertRegistry(db),
+    close() {
+      if (!db.open) return;
+      logs.closeAll();
+      db.close();
+    },
+  };
+  return store;
+}
+
+/**
+ * Deletes finished jobs (and their output) beyond the policy and shrinks the file; jobs whose
+ * output is still being written are kept. Returns how many jobs went and how many bytes the
+ * database file lost.
+ */
+export function applyRetention(store: Store, policy: RetentionPolicy): RetentionResult {
+  let sql = retentionSql.get(store.db);
+  if (sql === undefined) {
+    sql = prepareRetention(store.db);
+    retentionSql.set(store.db, sql);
+  }
+  return runRetention(store.db, sql, (id) => store.logs.isLive(id), policy);
+}

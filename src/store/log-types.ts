@@ -1,0 +1,94 @@
+// The shapes of stored output, shared by the writer, the readers and the follower.
+import type { StreamId } from '../rpc/model.ts';
+
+/** One stored piece of a job's output: bytes of one stream, in the job's single sequence. */
+export interface LogChunk {
+  /** Position in the job's output, across both streams; starts at 1, ascending. */
+  seq: number;
+  stream: StreamId;
+  /** Epoch ms of the first byte of the chunk. */
+  at: number;
+  data: Buffer;
+}
+
+/**
+ * What a follower yields: a chunk, or the explicit marker of output that is no longer (or never
+ * was) stored — removed by the per-job cap, or lost to a failed write such as a full disk.
+ * `droppedBytes` counts bytes of both streams.
+ */
+export type LogItem = { kind: 'chunk'; chunk: LogChunk } | { kind: 'gap'; droppedBytes: number; reason: string };
+
+/** Paging through stored chunks. */
+export interface LogReadQuery {
+  /** Only chunks with a larger seq (default 0: from the start). */
+  afterSeq?: number;
+  /** At most this many chunks (default 64). */
+  limit?: number;
+  /** Stop after the chunk that reaches this many bytes (default 1 MiB; at least one chunk is returned). */
+  maxBytes?: number;
+  /** Only these streams (default both). */
+  streams?: StreamId[];
+}
+
+/** Where and how to follow a job's output. */
+export interface LogFollowQuery {
+  /** Replay chunks after this seq (default 0: from the first byte). */
+  afterSeq?: number;
+  /** Only these streams (default both). */
+  streams?: StreamId[];
+  /** Ends the iteration (without an error) as soon as it fires. */
+  signal?: AbortSignal;
+  /**
+   * false: replay only what is stored when follow() is called, then end, even while the writer is
+   * open (`logs` without -f). Default true.
+   */
+  live?: boolean;
+}
+
+/** Stores and serves the output of jobs. */
+export interface LogStore {
+  /** Opens the job's one writer. CONFLICT when the job already has one, NOT_FOUND for an unknown job. */
+  writer(jobId: number): LogWriter;
+  /** Stored chunks in ascending seq, one page at a time. An unknown job has none. */
+  read(jobId: number, q?: LogReadQuery): LogChunk[];
+  /**
+   * The afterSeq at which to start so that reading to the end yields at least the last `lines`
+   * lines (chunks may hold more; the caller trims). Reads backwards a few chunks at a time.
+   * 0 when the stored output holds fewer lines.
+   */
+  tailSeq(jobId: number, lines: number, streams?: StreamId[]): number;
+  /**
+   * Replays the output after `afterSeq`, then waits for new commits while the job's writer is open;
+   * ends at the end of the output once no writer is open (or the store closes). Pull-based: it
+   * reads the next page only when the consumer asks, so a slow consumer costs one page of memory.
+   * A hole in the output (cap, failed write) is announced by one `gap` item before the next chunk.
+   * Commits are seen only from writers in this process.
+   */
+  follow(jobId: number, q?: LogFollowQuery): AsyncIterableIterator<LogItem>;
+  /** True while a writer is open for the job. */
+  isLive(jobId: number): boolean;
+  /** Deletes the job's stored output (its row says 0 bytes stored). CONFLICT while a writer is open. */
+  deleteJobLogs(jobId: number): void;
+}
+
+/** Appends one job's output. Created by {@link LogStore.writer}. */
+export interface LogWriter {
+  readonly jobId: number;
+  /**
+   * Queues bytes; never throws. Consecutive appends to one stream share a chunk (up to the
+   * maximum chunk size); everything queued commits in one transaction on the next turn of the
+   * event loop (setImmediate), or at once when a lot is queued. The writer keeps `data` until
+   * then: do not reuse the buffer (pipe 'data' buffers are never reused).
+   */
+  append(stream: StreamId, data: Buffer): void;
+  /** Commits what is queued now. Never throws: a failed commit drops the batch and counts it. */
+  flush(): void;
+  /** Flushes and closes; followers finish once they reach the end. Appends after close are ignored. */
+  close(): void;
+  /** Bytes stored for the job now (after the cap). */
+  readonly storedBytes: number;
+  /** Bytes dropped so far (cap, failed writes). */
+  readonly droppedBytes: number;
+  /** The highest seq committed (0 before the first commit). */
+  readonly committedSeq: number;
+}

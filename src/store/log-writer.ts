@@ -1,0 +1,238 @@
+// The writer of one job's output: coalesces appends into chunks, commits them in batches, applies
+// the per-job cap, and survives failed commits (a full disk) by dropping and counting.
+import type Database from 'better-sqlite3';
+import { JobctlError } from '../rpc/errors.ts';
+import type { StreamId } from '../rpc/model.ts';
+import { addReason, capReason, type LogSql } from './log-sql.ts';
+import type { LogWriter } from './log-types.ts';
+import type { CommitNotifier } from './notifier.ts';
+
+/** Sizes that bound the writer. */
+export interface WriterLimits {
+  /** Bytes kept per job; older output is removed beyond it. */
+  capBytes: number;
+  /** Largest chunk; never above capBytes. */
+  maxChunkBytes: number;
+  /** Queued bytes that trigger a commit at once rather than on the next turn of the event loop. */
+  maxPendingBytes: number;
+}
+
+/** What a writer shares with the store that made it. */
+export interface WriterContext {
+  sql: LogSql;
+  commit: CommitBatch;
+  notifier: CommitNotifier;
+  limits: WriterLimits;
+  /** Told about every failed commit (the daemon logs it); must not throw, but is guarded anyway. */
+  onWriteError: ((jobId: number, err: unknown) => void) | undefined;
+  /** Called once when the writer closes. */
+  onClose(jobId: number): void;
+}
+
+/** A job's log accounting, as in its row. */
+interface Accounting {
+  stored: number;
+  dropped: number;
+  reason: string | null;
+  trimmedSeq: number;
+}
+
+/** A chunk ready to insert. */
+interface ChunkRow {
+  seq: number;
+  stream: StreamId;
+  at: number;
+  pos: number;
+  data: Buffer;
+}
+
+/** A chunk still being filled. */
+interface PendingChunk {
+  seq: number;
+  stream: StreamId;
+  at: number;
+  pos: number;
+  parts: Buffer[];
+  bytes: number;
+}
+
+/** The commit transaction: inserts a batch, applies the cap, writes the job's accounting. */
+export type CommitBatch = (jobId: number, rows: ChunkRow[], before: Accounting, extraDropped: number, capBytes: number) => Accounting;
+
+/** Builds the commit transaction once per store. */
+export function createCommitBatch(db: Database.Database, sql: LogSql): CommitBatch {
+  // Chunks looked at per query while finding how much to remove for the cap.
+  const TRIM_PAGE = 256;
+  const body = (jobId: number, rows: ChunkRow[], before: Accounting, extraDropped: number, capBytes: number): Accounting => {
+    let stored = before.stored;
+    for (const r of rows) {
+      sql.insertChunk.run(jobId, r.seq, r.stream, r.at, r.pos, r.data);
+      stored += r.data.length;
+    }
+    let { dropped, reason, trimmedSeq } = before;
+    dropped += extraDropped;
+    if (stored > capBytes) {
+      // Keep the latest output: remove whole chunks from the oldest until what is left fits.
+      const excess = stored - capBytes;
+      let removed = 0;
+      let through = trimmedSeq;
+      scan: for (;;) {
+        const oldest = sql.oldest.all(jobId, through, TRIM_PAGE);
+        for (const c of oldest) {
+          removed += c.len;
+          through = c.seq;
+          if (removed >= excess) break scan;
+        }
+        if (oldest.length < TRIM_PAGE) break;
+      }
+      sql.deleteRange.run(jobId, trimmedSeq, through);
+      stored -= removed;
+      dropped += removed;
+      trimmedSeq = through;
+      reason = addReason(reason, capReason(capBytes));
+    }
+    const { changes } = sql.setAccounting.run(stored, dropped, reason, trimmedSeq, jobId);
+    if (changes === 0) throw new JobctlError('NOT_FOUND', `job ${jobId} does not exist`, { details: { id: jobId } });
+    return { stored, dropped, reason, trimmedSeq };
+  };
+  return db.transaction(body);
+}
+
+/**
+ * Why a commit failed, as recorded in the job's drop reason. A full disk (SQLITE_FULL) and I/O
+ * errors are the expected causes; anything else still must not stop the job, so it is recorded too.
+ */
+export function failureReason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (typeof code === 'string' && (code.startsWith('SQLITE_FULL') || code.startsWith('SQLITE_IOERR'))) return `disk full: ${message}`;
+  return `write failed: ${message}`;
+}
+
+/** The writer of one job's output. */
+export class JobLogWriter implements LogWriter {
+  readonly jobId: number;
+  private readonly ctx: WriterContext;
+  private acc: Accounting;
+  private pending: PendingChunk[] = [];
+  private pendingBytes = 0;
+  private nextSeq: number;
+  private nextPos: number;
+  private committed = 0;
+  /** Bytes of failed batches not yet counted in the job's row (the row could not be written either). */
+  private unrecordedDropped = 0;
+  private unrecordedReason: string | null = null;
+  private scheduled: NodeJS.Immediate | null = null;
+  private closed = false;
+  private readonly flushSoon = (): void => {
+    this.scheduled = null;
+    this.flush();
+  };
+
+  constructor(jobId: number, ctx: WriterContext) {
+    this.jobId = jobId;
+    this.ctx = ctx;
+    const row = ctx.sql.accounting.get(jobId);
+    if (row === undefined) throw new JobctlError('NOT_FOUND', `job ${jobId} does not exist`, { details: { id: jobId } });
+    this.acc = { stored: row.log_stored_bytes, dropped: row.log_dropped_bytes, reason: row.log_drop_reason, trimmedSeq: row.log_trimmed_seq };
+    // Continue after whatever is stored (a writer reopened for the same job never reuses a seq).
+    const last = ctx.sql.last.get(jobId);
+    this.committed = last?.seq ?? 0;
+    this.nextSeq = Math.max(this.committed, this.acc.trimmedSeq) + 1;
+    this.nextPos = Math.max(last?.end ?? 0, this.acc.stored + this.acc.dropped);
+  }
+
+  get storedBytes(): number {
+    return this.acc.stored;
+  }
+
+  get droppedBytes(): number {
+    return this.acc.dropped + this.unrecordedDropped;
+  }
+
+  get committedSeq(): number {
+    return this.committed;
+  }
+
+  append(stream: StreamId, data: Buffer): void {
+    if (this.closed || data.length === 0) return;
+    const max = this.ctx.limits.maxChunkBytes;
+    let off = 0;
+    while (off < data.length) {
+      let chunk = this.pending.at(-1);
+      if (chunk === undefined || chunk.stream !== stream || chunk.bytes >= max) {
+        chunk = { seq: this.nextSeq++, stream, at: Date.now(), pos: this.nextPos, parts: [], bytes: 0 };
+        this.pending.push(chunk);
+      }
+      const n = Math.min(max - chunk.bytes, data.length - off);
+      chunk.parts.push(off === 0 && n === data.length ? data : data.subarray(off, off + n));
+      chunk.bytes += n;
+      off += n;
+      this.nextPos += n;
+      this.pendingBytes += n;
+    }
+    if (this.pendingBytes >= this.ctx.limits.maxPendingBytes) this.flush();
+    else this.scheduled ??= setImmediate(this.flushSoon);
+  }
+
+  flush(): void {
+    if (this.scheduled !== null) {
+      clearImmediate(this.scheduled);
+      this.scheduled = null;
+    }
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    const batchBytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const rows: ChunkRow[] = batch.map((c) => ({
+      seq: c.seq,
+      stream: c.stream,
+      at: c.at,
+      pos: c.pos,
+      data: c.parts.length === 1 && c.parts[0] !== undefined ? c.parts[0] : Buffer.concat(c.parts, c.bytes),
+    }));
+    const extra = this.unrecordedDropped;
+    const before: Accounting = { ...this.acc, reason: this.unrecordedReason === null ? this.acc.reason : addReason(this.acc.reason, this.unrecordedReason) };
+    try {
+      this.acc = this.ctx.commit(this.jobId, rows, before, extra, this.ctx.limits.capBytes);
+      this.unrecordedDropped = 0;
+      this.unrecordedReason = null;
+      this.committed = rows.at(-1)?.seq ?? this.committed;
+      this.ctx.notifier.notify(this.jobId);
+    } catch (err) {
+      this.dropBatch(batchBytes, err);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.ctx.onClose(this.jobId);
+    // Followers waiting at the end re-check, find no writer, and finish.
+    this.ctx.notifier.notify(this.jobId);
+  }
+
+  /** A failed commit: the batch is lost (its seqs stay unused: followers see the hole as a gap). */
+  private dropBatch(bytes: number, err: unknown): void {
+    this.unrecordedDropped += bytes;
+    this.unrecordedReason = addReason(this.unrecordedReason, failureReason(err));
+    // Count it in the job's row now if a one-row update still fits; else the next commit does.
+    try {
+      const reason = addReason(this.acc.reason, this.unrecordedReason);
+      const dropped = this.acc.dropped + this.unrecordedDropped;
+      this.ctx.sql.setDropped.run(dropped, reason, this.jobId);
+      this.acc = { ...this.acc, dropped, reason };
+      this.unrecordedDropped = 0;
+      this.unrecordedReason = null;
+    } catch {
+      // Still failing: keep the figures in memory and retry with the next batch.
+    }
+    try {
+      this.ctx.onWriteError?.(this.jobId, err);
+    } catch {
+      // A faulty hook must not turn a dropped batch into a crash.
+    }
+  }
+}

@@ -1,0 +1,294 @@
+// The supervisor against the real kernel: real processes, real cgroups, a real SQLite file.
+// Runs on this host (hybrid layout) and, through test/vm, on pure cgroup v2 and v1-with-freezer kernels.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive, pollUntil, SLOWDOWN } from '../support/poll.ts';
+import { makeHarness, output } from './harness.ts';
+import { JobctlError } from '../../src/rpc/errors.ts';
+
+const canCgroup = process.getuid?.() === 0;
+
+describe('supervisor: start and results', () => {
+  test('runs argv without a shell, keeps stdout and stderr apart in one order, reports the exit code', async () => {
+    const h = makeHarness();
+    try {
+      // A shell metacharacter in an argument must arrive literally.
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'echo out1; echo err1 >&2; echo "$1"; exit 3', 'sh', '$(touch pwned); *']), 'alice');
+      assert.equal(job.state, 'running');
+      assert.equal(job.owner, 'alice');
+      const done = await h.supervisor.wait(job.id);
+      assert.equal(done.state, 'exited');
+      assert.equal(done.exitCode, 3);
+      assert.equal(done.signal, null);
+      assert.equal(done.oomKilled, false);
+      const { stdout, stderr } = output(h.store, job.id);
+      assert.equal(stdout.toString(), 'out1\n$(touch pwned); *\n');
+      assert.equal(stderr.toString(), 'err1\n');
+      assert.equal(existsSync(join(h.dir, 'pwned')), false);
+      assert.ok(done.startedAt && done.endedAt);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('binary output round-trips byte for byte', async () => {
+    const h = makeHarness();
+    try {
+      const bytes = Buffer.alloc(300_000);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + (i >> 8)) & 0xff;
+      const file = join(h.dir, 'blob.bin');
+      writeFileSync(file, bytes);
+      const job = await h.supervisor.start(h.spec(['/bin/cat', file]), 'alice');
+      await h.supervisor.wait(job.id);
+      assert.ok(output(h.store, job.id).stdout.equals(bytes));
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a signal ends the job: exited with the signal name', async () => {
+    const h = makeHarness();
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'kill -SEGV $$']), 'alice');
+      const done = await h.supervisor.wait(job.id);
+      assert.equal(done.state, 'exited');
+      assert.equal(done.exitCode, null);
+      assert.equal(done.signal, 'SIGSEGV');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a command that cannot start is failed with the OS reason', async () => {
+    const h = makeHarness();
+    try {
+      const missing = await h.supervisor.start(h.spec(['no-such-command-xyz']), 'alice');
+      assert.equal(missing.state, 'failed');
+      assert.match(missing.reason ?? '', /ENOENT/);
+      assert.match(missing.reason ?? '', /no-such-command-xyz/);
+
+      const script = join(h.dir, 'not-executable.sh');
+      writeFileSync(script, '#!/bin/sh\necho hi\n');
+      chmodSync(script, 0o644);
+      const denied = await h.supervisor.start(h.spec([script]), 'alice');
+      assert.equal(denied.state, 'failed');
+      assert.match(denied.reason ?? '', /EACCES/);
+
+      const noCwd = await h.supervisor.start(h.spec(['/bin/true'], { cwd: join(h.dir, 'gone') }), 'alice');
+      assert.equal(noCwd.state, 'failed');
+      assert.match(noCwd.reason ?? '', /cwd ".*gone": ENOENT/);
+      assert.equal((await h.supervisor.wait(noCwd.id)).state, 'failed');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('bad input is refused with a coded error naming the field, and nothing is stored', async () => {
+    const h = makeHarness();
+    try {
+      const cases: Array<[Parameters<typeof h.spec>[1] & object, string[], RegExp]> = [
+        [{}, [], /argv/],
+        [{}, ['/bin/echo', 'a\0b'], /argv/],
+        [{ env: { A: 'x\0y' } }, ['/bin/true'], /env/],
+        [{ limits: { memory: -1 } }, ['/bin/true'], /limits\.memory/],
+        [{ limits: { cpu: Number.NaN } }, ['/bin/true'], /limits\.cpu/],
+        [{ limits: { cpu: 1e9 } }, ['/bin/true'], /limits\.cpu/],
+        [{ limits: { pids: 1.5 } }, ['/bin/true'], /limits\.pids/],
+        [{ cwd: 'relative/dir' }, ['/bin/true'], /cwd/],
+      ];
+      for (const [extra, argv, field] of cases) {
+        await assert.rejects(h.supervisor.start(h.spec(argv, extra), 'alice'), (err: unknown) => {
+          assert.ok(err instanceof JobctlError, String(err));
+          assert.equal(err.code, 'INVALID_ARGUMENT');
+          assert.match(err.message, field);
+          return true;
+        });
+      }
+      assert.equal(h.store.jobs.list().length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('live usage is readable while the job runs', { skip: !canCgroup && 'needs root for cgroups' }, async () => {
+    const h = makeHarness();
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'while :; do :; done']), 'alice');
+      const usage = await pollUntil('CPU time to accumulate', () => {
+        const u = h.supervisor.get(job.id).usage;
+        return u.cpuUsec > 50_000 && u.pids >= 1 && u.memoryBytes > 0 ? u : null;
+      });
+      assert.ok(usage.pids >= 1);
+      await h.supervisor.stop(job.id, 0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('supervisor: limits enforced by the kernel', { skip: !canCgroup && 'needs root for cgroups' }, () => {
+  test('memory limit: the OOM kill is reported', async () => {
+    const h = makeHarness();
+    try {
+      // tail -n 1 must buffer its whole input (no newline in it): it grows until the kernel kills it.
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'head -c 400000000 /dev/zero | tail -n 1 >/dev/null'], { limits: { memory: 32 * 1024 * 1024 } }), 'alice');
+      const done = await h.supervisor.wait(job.id);
+      assert.equal(done.oomKilled, true, JSON.stringify(done));
+      assert.equal(done.limits.memory, 32 * 1024 * 1024);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('memory limit: a child killed by OOM is reported even when the main process exits 0', async () => {
+    const h = makeHarness();
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'head -c 400000000 /dev/zero | tail -n 1 >/dev/null; exit 0'], { limits: { memory: 32 * 1024 * 1024 } }), 'alice');
+      const done = await h.supervisor.wait(job.id);
+      assert.equal(done.exitCode, 0);
+      assert.equal(done.oomKilled, true);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('cpu 0.5: a busy loop gets about half a core', async () => {
+    const h = makeHarness();
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'while :; do :; done'], { limits: { cpu: 0.5 } }), 'alice');
+      const first = h.supervisor.get(job.id).usage.cpuUsec;
+      const t0 = process.hrtime.bigint();
+      await new Promise((r) => setTimeout(r, 1500 * Math.min(SLOWDOWN, 4)));
+      const used = h.supervisor.get(job.id).usage.cpuUsec - first;
+      const wallUsec = Number(process.hrtime.bigint() - t0) / 1000;
+      await h.supervisor.stop(job.id, 0);
+      const share = used / wallUsec;
+      // Measured 0.48–0.49 on real kernels; CFS periods make short windows noisy.
+      assert.ok(share > 0.3 && share < 0.65, `busy loop got ${share.toFixed(2)} of a core`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('pids limit holds: forks beyond it fail and the job goes on', async () => {
+    const h = makeHarness();
+    try {
+      // node survives a failed fork (spawn reports EAGAIN as an error event), unlike sh which exits.
+      const program = `const { spawn } = require('node:child_process'); let ok = 0, failed = 0;
+        for (let i = 0; i < 60; i++) { const c = spawn('sleep', ['30']); c.on('error', () => {}); if (c.pid) ok++; else failed++; }
+        console.log('started=' + ok + ' failed=' + failed); process.exit(0);`;
+      const job = await h.supervisor.start(h.spec([process.execPath, '-e', program], { limits: { pids: 40 } }), 'alice');
+      const done = await h.supervisor.wait(job.id);
+      const text = output(h.store, job.id).stdout.toString();
+      assert.equal(done.exitCode, 0, text + output(h.store, job.id).stderr.toString());
+      const started = Number(/started=(\d+)/.exec(text)?.[1]);
+      const failed = Number(/failed=(\d+)/.exec(text)?.[1]);
+      // node's own threads count against pids.max too, so fewer than 40 children can start.
+      assert.ok(started < 40 && failed > 0, `started ${started}, failed ${failed} under pids=40`);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('supervisor: stop means stop', () => {
+  test('double-forked, setsid grandchildren all die; stopped with the signal; cgroups gone', { skip: !canCgroup && 'needs root' }, async () => {
+    const h = makeHarness();
+    try {
+      // Each grandchild escapes the process group and session: only a cgroup can still reach it.
+      const script = 'for i in 1 2 3 4 5 6 7 8; do ( setsid sh -c "sleep 1000 & echo \\$!; sleep 1000" & ) ; done; echo ready; sleep 1000';
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', script]), 'alice');
+      const pids = await pollUntil('8 grandchildren to report their PIDs', () => {
+        const text = output(h.store, job.id).stdout.toString();
+        const found = text.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+        return found.length === 8 && text.includes('ready') ? found : null;
+      });
+      assert.ok(pids.every(isAlive));
+      const stopped = await h.supervisor.stop(job.id, 300);
+      assert.equal(stopped.state, 'stopped');
+      assert.equal(stopped.signal, 'SIGTERM');
+      for (const pid of pids) assert.equal(isAlive(pid), false, `grandchild ${pid} survived the stop`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a job that ignores SIGTERM gets the grace period, then SIGKILL', async () => {
+    const h = makeHarness();
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'trap "echo got-term" TERM; echo armed; while :; do sleep 0.05; done']), 'alice');
+      await pollUntil('the trap to be armed', () => output(h.store, job.id).stdout.includes('armed'));
+      const t0 = Date.now();
+      const stopped = await h.supervisor.stop(job.id, 400);
+      const took = Date.now() - t0;
+      assert.equal(stopped.state, 'stopped');
+      assert.equal(stopped.signal, 'SIGKILL');
+      assert.ok(took >= 380, `stop took ${took} ms, less than the grace period`);
+      assert.match(output(h.store, job.id).stdout.toString(), /got-term/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a fork storm is stopped with no survivor', { skip: !canCgroup && 'needs root' }, async () => {
+    const h = makeHarness();
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'f() { f & f & wait; }; f'], { limits: { pids: 200 } }), 'alice');
+      await pollUntil('the storm to fill the pids limit', () => h.supervisor.get(job.id).usage.pids > 100);
+      const stopped = await h.supervisor.stop(job.id, 0);
+      assert.equal(stopped.state, 'stopped');
+      assert.equal(h.supervisor.runningIds().length, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('when the main process exits, whatever it left behind is killed', { skip: !canCgroup && 'needs root' }, async () => {
+    const h = makeHarness();
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', '( setsid sleep 1000 & echo $! ); exit 0']), 'alice');
+      const done = await h.supervisor.wait(job.id);
+      const pid = Number(output(h.store, job.id).stdout.toString().trim());
+      assert.equal(done.exitCode, 0);
+      assert.ok(pid > 0);
+      assert.equal(isAlive(pid), false, 'a daemonised child outlived its job');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('supervisor: placement', { skip: !canCgroup && 'needs root' }, () => {
+  test('a placement failure never runs the command', async () => {
+    const h = makeHarness();
+    try {
+      const cgroups = h.cgroups;
+      assert.ok(cgroups, 'cgroups must be usable here');
+      // The real cgroup, plus one cgroup.procs file the kernel refuses: the trampoline must stop there.
+      const realCreate = cgroups.createJob.bind(cgroups);
+      cgroups.createJob = (key, limits, cwd) => {
+        const cg = realCreate(key, limits, cwd);
+        if (!cg) return cg;
+        return {
+          procsFiles: [...cg.procsFiles, join(h.dir, 'no-such-dir', 'cgroup.procs')],
+          dirs: cg.dirs,
+          stats: () => cg.stats(),
+          pids: () => cg.pids(),
+          signal: (sig) => cg.signal(sig),
+          killAll: (ms) => cg.killAll(ms),
+          waitEmpty: (ms) => cg.waitEmpty(ms),
+          remove: () => cg.remove(),
+        };
+      };
+      const marker = join(h.dir, 'ran');
+      const job = await h.supervisor.start(h.spec(['/bin/touch', marker]), 'alice');
+      assert.equal(job.state, 'failed');
+      assert.match(job.reason ?? '', /cgroup/);
+      assert.equal(existsSync(marker), false, 'the command ran although placement failed');
+    } finally {
+      await h.close();
+    }
+  });
+});
