@@ -8,7 +8,7 @@
 // streamed to stdout as "[vm <mode>] ..." lines. Needs `bash scripts/vm/prepare.sh` first.
 // Exit codes besides the command's: 2 usage, 3 not prepared, 124 timeout, 125 guest/setup failure.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, copyFileSync, rmSync, existsSync, openSync, closeSync, ftruncateSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, mkdirSync, copyFileSync, rmSync, existsSync, openSync, closeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -106,16 +106,16 @@ function exit(code) {
   cleanup();
   process.exit(code);
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
   process.on(sig, () => {
     say(`${sig}: stopping the guest`);
     qemuProc?.kill('SIGKILL');
-    exit(130);
+    exit(128 + num);
   });
 }
 
 try {
-  execFileSync('mkdir', ['-p', ctl]);
+  mkdirSync(ctl);
   copyFileSync(join(here, 'guest-init.sh'), join(ctl, 'guest-init.sh'));
   writeFileSync(join(ctl, 'env.sh'), [
     `JOBCTL_VM_MODE=${q(mode)}`,
@@ -136,7 +136,11 @@ try {
   ftruncateSync(fd, diskMb * 1048576);
   closeSync(fd);
   const mkfs = ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].find((p) => existsSync(p)) ?? 'mkfs.ext4';
-  execFileSync(mkfs, ['-F', '-q', '-L', 'jobctl-vm', disk], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    execFileSync(mkfs, ['-F', '-q', '-L', 'jobctl-vm', disk], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (err) {
+    throw new Error(`${mkfs} failed (${err.message}); it comes from Debian's e2fsprogs`);
+  }
 } catch (err) {
   console.error(`${tag} cannot set up the run: ${err.message}`);
   exit(125);
@@ -154,8 +158,9 @@ const append = [
   verbose ? 'loglevel=7' : 'quiet loglevel=3',
   ...(mode === 'v2' ? ['cgroup_no_v1=all'] : []),
 ].join(' ');
+// qemu option values escape a comma by doubling it.
 const virtfs = (tag9p, path, ro) =>
-  ['-fsdev', `local,id=${tag9p},path=${path},security_model=none,multidevs=remap${ro ? ',readonly=on' : ''}`,
+  ['-fsdev', `local,id=${tag9p},path=${path.replace(/,/g, ',,')},security_model=none,multidevs=remap${ro ? ',readonly=on' : ''}`,
     '-device', `virtio-9p-pci,fsdev=${tag9p},mount_tag=${tag9p}`];
 const qemuArgs = [
   '-machine', 'q35', '-accel', 'tcg,thread=multi', '-cpu', 'max', '-smp', '2', '-m', '2048',
@@ -170,7 +175,7 @@ const qemuArgs = [
   ...virtfs('usr', '/usr', true),
   ...virtfs('etc', '/etc', true),
   ...virtfs('repo', repo, !repoRw),
-  '-drive', `file=${disk},format=raw,if=none,id=disk,cache=unsafe,aio=threads`,
+  '-drive', `file=${disk.replace(/,/g, ',,')},format=raw,if=none,id=disk,cache=unsafe,aio=threads`,
   '-device', 'virtio-blk-pci,drive=disk',
   '-device', 'virtio-rng-pci',
 ];
