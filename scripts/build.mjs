@@ -4,6 +4,7 @@
 import { build } from 'esbuild';
 import { readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { inkCjsPlugin } from './esbuild-ink.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -35,6 +36,10 @@ const common = {
   bundle: true,
   sourcemap: 'linked',
   loader: { '.sql': 'text' },
+  // .tsx files (the terminal UI): tsconfig's "jsx": "react-jsx".
+  jsx: 'automatic',
+  // Ink is ESM with top-level awaits; the plugin makes it bundle as CommonJS (and checks its files).
+  plugins: [inkCjsPlugin(root)],
   logLevel: 'warning',
   absWorkingDir: root,
 };
@@ -47,7 +52,13 @@ if (!skipMain) await build({
   // The native SQLite addon cannot be bundled; it is loaded from node_modules (or, in the
   // single executable, from an embedded asset).
   external: ['better-sqlite3'],
-  define: { ...common.define, 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
+  define: {
+    ...common.define,
+    'process.env.WS_NO_BUFFER_UTIL': '"1"',
+    'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
+    // React's production build (smaller, faster; no development warnings).
+    'process.env.NODE_ENV': '"production"',
+  },
 });
 
 if (withTests) {

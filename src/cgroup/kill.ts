@@ -4,8 +4,7 @@
 //   freezer      (v2 cgroup.freeze >= 5.2, or v1 freezer.state) — freeze so nothing can fork, SIGKILL each, thaw;
 //   kill-loop    — read cgroup.procs → SIGKILL until empty; ends only if forking is bounded (pids.max).
 
-import { watch, type FSWatcher } from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { JobctlError } from '../rpc/errors.ts';
 import { exists, readPidsRecursive, sleep } from './files.ts';
@@ -31,8 +30,8 @@ export interface JobDirs {
   killMethod: Exclude<KillMethod, 'process-group'>;
 }
 
-/** The longest pause between two polls while waiting (fs.watch on v2 usually wakes us first). */
-const MAX_POLL_MS = { 1: 100, 2: 250 } as const;
+/** The longest pause between two polls while waiting: v2 has fs.watch to wake it, v1 only the poll. */
+const MAX_POLL_MS = { 1: 200, 2: 1000 } as const;
 
 /** PIDs in any of the job's directories (and their child cgroups), deduplicated and sorted. */
 export function jobPids(job: JobDirs): number[] {
@@ -49,7 +48,8 @@ export function signalPids(pids: readonly number[], sig: NodeJS.Signals): number
       process.kill(pid, sig);
       n++;
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ESRCH') throw err;
+      const code = (err as { code?: string }).code;
+      if (code !== 'ESRCH') throw new JobctlError('INTERNAL', `cannot send ${sig} to pid ${pid}: ${code ?? String(err)}`, { cause: err, details: { pid, signal: sig } });
     }
   }
   return n;

@@ -4,11 +4,11 @@
 // <own>/<instance>/supervisor (see delegate.ts). Nothing outside the daemon's own cgroups is written.
 
 import { join, posix } from 'node:path';
-import { LIMIT_NAMES, type LimitName } from '../rpc/model.ts';
 import { delegateV2, kernelOps, SUPERVISOR_DIR, type DelegateOps, type DelegationResult } from './delegate.ts';
 import { exists, mkdirCgroup, readOptional } from './files.ts';
-import { chooseBackends, detectLayout, v1Name, type Backend, type BackendPlan, type DetectedLayout, type Hierarchy, type LimitController } from './layout.ts';
-import type { Capabilities, KillMethod, LimitSupport } from './types.ts';
+import { chooseBackends, detectLayout, type Backend, type BackendPlan, type DetectedLayout, type Hierarchy, type LimitController } from './layout.ts';
+import { limitSupport } from './support.ts';
+import type { Capabilities, KillMethod } from './types.ts';
 import * as v2 from './v2.ts';
 
 /** What the host decided at start; everything createJob and cleanup need. */
@@ -45,9 +45,6 @@ export interface HostState {
 export function instanceDir(h: Hierarchy, instance: string): string {
   return join(h.ownDir, instance);
 }
-
-/** Fix for "cannot create a cgroup here". */
-const PERMISSION_FIX = 'run the daemon as root, or under systemd with Delegate=yes (`jobctl service install`)';
 
 /** True when /proc/swaps lists any swap area. */
 function hasSwap(root: string): boolean {
@@ -123,58 +120,11 @@ export function probeHost(root: string, instance: string, pid: number, ops: Dele
     freezerV1 = plan.freezer;
   } else if (track) killMethod = 'kill-loop';
 
-  // Limits.
-  const enforce: Record<LimitController, Backend | null> = { cpu: null, memory: null, pids: null, io: null };
-  const limits = {} as Record<LimitName, LimitSupport>;
-  const no = (reason: string, fix: string | null): LimitSupport => ({ enforceable: false, via: null, reason, fix });
-  const V1_FILE: Record<LimitController, string> = { cpu: 'cpu.cfs_quota_us', memory: 'memory.limit_in_bytes', pids: 'pids.max', io: 'blkio.throttle.read_bps_device' };
-  const V2_FILE: Record<LimitController, string> = { cpu: 'cpu.max', memory: 'memory.max', pids: 'pids.max', io: 'io.max' };
-  const KCONFIG: Record<LimitController, string> = { cpu: 'CONFIG_CFS_BANDWIDTH', memory: 'CONFIG_MEMCG', pids: 'CONFIG_CGROUP_PIDS', io: 'CONFIG_BLK_DEV_THROTTLING' };
-
-  const supportOf = (c: LimitController): LimitSupport => {
-    const b = plan[c];
-    if (layout.kind === 'none') {
-      return no('no cgroup hierarchy is mounted (no cgroup or cgroup2 entry in /proc/self/mountinfo)', 'mount cgroup2 on /sys/fs/cgroup (systemd does this), then restart the daemon');
-    }
-    if (!b) {
-      const name = v1Name(c);
-      if (v2h) {
-        return no(
-          `cgroup v2 ${c} controller not available to the daemon's cgroup ${v2h.ownPath} (not in ${join(v2h.ownDir, 'cgroup.controllers')})${layout.kind === 'hybrid' ? ` and no cgroup v1 ${name} hierarchy is mounted` : ''}`,
-          `delegate it: run the daemon under systemd with Delegate=yes (\`jobctl service install\`), or enable "+${c}" in the parent cgroup's cgroup.subtree_control`,
-        );
-      }
-      return no(`no cgroup v1 hierarchy with the ${name} controller is mounted`, `mount it (mount -t cgroup -o ${name} cgroup /sys/fs/cgroup/${name}) or use a host with cgroup v2`);
-    }
-    if (!use(b.hierarchy)) return no(unusable.get(b.hierarchy) ?? 'cannot create cgroups', PERMISSION_FIX);
-    const inst = instanceDir(b.hierarchy, instance);
-    if (b.version === 2) {
-      const failure = delegation?.failed.get(c);
-      if (failure) return no(failure.reason, failure.fix);
-      if (!delegation?.enabled.includes(c)) return no(`cgroup v2 ${c} controller could not be enabled in ${join(inst, 'cgroup.subtree_control')}`, PERMISSION_FIX);
-      if (!exists(join(inst, V2_FILE[c]))) return no(`${join(inst, V2_FILE[c])} is missing`, `use a kernel built with ${KCONFIG[c]}`);
-      enforce[c] = b;
-      return { enforceable: true, via: `cgroup v2 ${V2_FILE[c]} under ${inst}`, reason: null, fix: null };
-    }
-    const file = join(inst, V1_FILE[c]);
-    if (!exists(file)) return no(`${file} is missing: the kernel lacks ${KCONFIG[c]}`, `use a kernel built with ${KCONFIG[c]}, or a host with cgroup v2`);
-    enforce[c] = b;
-    const files = c === 'cpu' ? 'cpu.cfs_period_us + cpu.cfs_quota_us' : c === 'memory' ? (exists(join(inst, 'memory.memsw.limit_in_bytes')) ? 'memory.limit_in_bytes + memory.memsw.limit_in_bytes' : 'memory.limit_in_bytes') : V1_FILE[c];
-    return { enforceable: true, via: `cgroup v1 ${files} under ${inst}`, reason: null, fix: null };
-  };
-
-  limits.cpu = supportOf('cpu');
-  limits.memory = supportOf('memory');
-  limits.pids = supportOf('pids');
-  limits.ioRead = supportOf('io');
-  if (limits.ioRead.enforceable && enforce.io?.version === 1) {
-    limits.ioWrite = no(
-      'cgroup v1 blkio does not throttle buffered writeback (measured: 80 MB/s escaped a 5 MiB/s limit), so a write limit would not hold',
-      'run jobctl on a host with cgroup v2 (the unified hierarchy; systemd.unified_cgroup_hierarchy=1 on the kernel command line), or drop --io-write',
-    );
-  } else {
-    limits.ioWrite = { ...limits.ioRead };
-  }
+  const { limits, enforce } = limitSupport({
+    layout, plan, delegation, use,
+    unusableReason: (h) => unusable.get(h),
+    instanceDir: (h) => instanceDir(h, instance),
+  });
 
   // Usage figures come from the controllers even without a limit. A v2 controller counts only once
   // enabled in <instance>/cgroup.subtree_control (then job cgroups have its files); cpu.stat is always there.
@@ -211,7 +161,7 @@ export function probeHost(root: string, instance: string, pid: number, ops: Dele
       controllers: h.version === 2 ? v2Available : h.controllers,
       ownPath: h.ownPath,
     })),
-    limits: Object.fromEntries(LIMIT_NAMES.map((n) => [n, limits[n]])) as Record<LimitName, LimitSupport>,
+    limits,
     killMethod,
     usage: { cpu: cpuUsage !== null, memory: memoryStats !== null, pids: track !== null },
     oomDetection,

@@ -62,7 +62,7 @@ export interface JobCgroupStats {
   memoryBytes: number;
   /** Highest memory charged, in bytes; null when the kernel does not keep it (v2 before 5.19). */
   memoryPeakBytes: number | null;
-  /** Tasks alive now (pids.current counts threads; the process count when there is no pids controller). */
+  /** Tasks now: pids.current, which counts threads and keeps counting an exited task until it is reaped (orphans wait for PID 1); the process count when there is no pids controller. */
   pids: number;
   /** Processes the kernel's OOM killer killed in this job. */
   oomKills: number;

@@ -17,6 +17,7 @@ import { JobctlError } from '../rpc/errors.ts';
 import { applyRetention, openStore, type Store } from '../store/index.ts';
 import type { DaemonContext } from './context.ts';
 import type { Logger } from './logger.ts';
+import { notifyReady } from './readiness.ts';
 import { createDaemonServer } from './server.ts';
 import type { Session } from './session.ts';
 
@@ -109,6 +110,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     context.endpoint = endpoint;
     writeDaemonFile(paths.daemonJson, { endpoint, pid: process.pid, startedAt: context.startedAt.toISOString(), version: options.version });
     logger.info('daemon ready', { endpoint, home: paths.home, pid: process.pid, cgroups: cgroups?.capabilities.layout ?? 'none' });
+    void notifyReady(`listening on ${endpoint}`, logger);
 
     let closing: Promise<void> | null = null;
     return {

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { closeSync, fchmodSync, openSync } from 'node:fs';
 import { JobctlError } from '../rpc/errors.ts';
 import { assertNotNewer } from './migrate.ts';
+import { sqliteNativeBinding } from './native-binding.ts';
 
 /** How long a statement waits for another connection's lock before failing with SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -19,7 +20,8 @@ export function openDatabase(file: string, knownVersion: number): Database.Datab
   createPrivate(file);
   let db: Database.Database;
   try {
-    db = new Database(file);
+    // Inside the single executable the addon comes from an embedded asset (see native-binding.ts).
+    db = new Database(file, { nativeBinding: sqliteNativeBinding() });
   } catch (err) {
     throw new JobctlError('INTERNAL', `cannot open database ${file}: ${(err as Error).message}`, { cause: err, details: { file } });
   }

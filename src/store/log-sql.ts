@@ -85,13 +85,13 @@ export function streamMask(streams: readonly StreamId[] | undefined): number {
 }
 
 /**
- * Adds a cause to a job's drop reason unless it is there already: each distinct cause once,
+ * Adds causes (one, or several joined by '; ') to a job's drop reason: each distinct cause once,
  * joined by '; ', so "log cap …" and "disk full: …" can both be told.
  */
 export function addReason(reasons: string | null, reason: string): string {
-  if (reasons === null || reasons === '') return reason;
-  const parts = reasons.split('; ');
-  return parts.includes(reason) ? reasons : `${reasons}; ${reason}`;
+  const parts = reasons === null || reasons === '' ? [] : reasons.split('; ');
+  for (const part of reason.split('; ')) if (!parts.includes(part)) parts.push(part);
+  return parts.join('; ');
 }
 
 /** How the cap's drop reason begins (readers tell it from other causes by this). */

@@ -57,20 +57,19 @@ interface PendingChunk {
 }
 
 /** The commit transaction: inserts a batch, applies the cap, writes the job's accounting. */
-export type CommitBatch = (jobId: number, rows: ChunkRow[], before: Accounting, extraDropped: number, capBytes: number) => Accounting;
+export type CommitBatch = (jobId: number, rows: ChunkRow[], before: Accounting, capBytes: number) => Accounting;
 
 /** Builds the commit transaction once per store. */
 export function createCommitBatch(db: Database.Database, sql: LogSql): CommitBatch {
   // Chunks looked at per query while finding how much to remove for the cap.
   const TRIM_PAGE = 256;
-  const body = (jobId: number, rows: ChunkRow[], before: Accounting, extraDropped: number, capBytes: number): Accounting => {
+  const body = (jobId: number, rows: ChunkRow[], before: Accounting, capBytes: number): Accounting => {
     let stored = before.stored;
     for (const r of rows) {
       sql.insertChunk.run(jobId, r.seq, r.stream, r.at, r.pos, r.data);
       stored += r.data.length;
     }
     let { dropped, reason, trimmedSeq } = before;
-    dropped += extraDropped;
     if (stored > capBytes) {
       // Keep the latest output: remove whole chunks from the oldest until what is left fits.
       const excess = stored - capBytes;
@@ -192,10 +191,8 @@ export class JobLogWriter implements LogWriter {
       pos: c.pos,
       data: c.parts.length === 1 && c.parts[0] !== undefined ? c.parts[0] : Buffer.concat(c.parts, c.bytes),
     }));
-    const extra = this.unrecordedDropped;
-    const before: Accounting = { ...this.acc, reason: this.unrecordedReason === null ? this.acc.reason : addReason(this.acc.reason, this.unrecordedReason) };
     try {
-      this.acc = this.ctx.commit(this.jobId, rows, before, extra, this.ctx.limits.capBytes);
+      this.acc = this.ctx.commit(this.jobId, rows, this.withUnrecorded(), this.ctx.limits.capBytes);
       this.unrecordedDropped = 0;
       this.unrecordedReason = null;
       this.committed = rows.at(-1)?.seq ?? this.committed;
@@ -214,16 +211,21 @@ export class JobLogWriter implements LogWriter {
     this.ctx.notifier.notify(this.jobId);
   }
 
+  /** The accounting with the drops the row has not been told about yet. */
+  private withUnrecorded(): Accounting {
+    if (this.unrecordedReason === null) return this.acc;
+    return { ...this.acc, dropped: this.acc.dropped + this.unrecordedDropped, reason: addReason(this.acc.reason, this.unrecordedReason) };
+  }
+
   /** A failed commit: the batch is lost (its seqs stay unused: followers see the hole as a gap). */
   private dropBatch(bytes: number, err: unknown): void {
     this.unrecordedDropped += bytes;
     this.unrecordedReason = addReason(this.unrecordedReason, failureReason(err));
     // Count it in the job's row now if a one-row update still fits; else the next commit does.
     try {
-      const reason = addReason(this.acc.reason, this.unrecordedReason);
-      const dropped = this.acc.dropped + this.unrecordedDropped;
-      this.ctx.sql.setDropped.run(dropped, reason, this.jobId);
-      this.acc = { ...this.acc, dropped, reason };
+      const acc = this.withUnrecorded();
+      this.ctx.sql.setDropped.run(acc.dropped, acc.reason, this.jobId);
+      this.acc = acc;
       this.unrecordedDropped = 0;
       this.unrecordedReason = null;
     } catch {

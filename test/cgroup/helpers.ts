@@ -2,7 +2,8 @@
 // job the way the supervisor's trampoline does, and liveness checks.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { detectLayout } from '../../src/cgroup/layout.ts';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -83,4 +84,52 @@ export function killPids(pids: Iterable<number>): void {
 export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** Every cgroup.procs PID in dir and below ([] when dir is gone). */
+function pidsUnder(dir: string): number[] {
+  if (!existsSync(dir)) return [];
+  const out: number[] = [];
+  const walk = (d: string): void => {
+    try {
+      out.push(...readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    } catch {
+      // vanished meanwhile
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** rmdir depth-first; true when dir is gone. */
+function rmdirTree(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  try {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(join(dir, e.name));
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return !existsSync(dir);
+  }
+}
+
+/**
+ * Test cleanup that does not trust the code under test: SIGKILLs whatever is in the test's own
+ * cgroup dirs (processes the test placed there) and rmdirs them, retrying for up to 5 s.
+ */
+export async function forceRemoveCgroups(dirs: Iterable<string>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (const dir of dirs) {
+    while (!rmdirTree(dir) && Date.now() < deadline) {
+      killPids(pidsUnder(dir));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/** <own>/<instance> in every hierarchy this process sees (where a host for `instance` makes its subtree). */
+export function instanceDirsOnHost(instance: string): string[] {
+  const layout = detectLayout(readFileSync('/proc/self/mountinfo', 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'));
+  return layout.hierarchies.map((h) => join(h.ownDir, instance));
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isAlive, pollUntil } from '../support/poll.ts';
 import { makeHarness, testInstance } from './harness.ts';
+import { openCgroupHost } from '../../src/cgroup/index.ts';
 
 const fixture = new URL('./crash-supervisor.fixture.js', import.meta.url).pathname;
 
@@ -51,6 +52,10 @@ for (const withCgroups of [true, false]) {
     } finally {
       // Without cgroups an escaped grandchild is out of reach (documented): the test ends it itself.
       if (escaped > 0 && isAlive(escaped)) process.kill(escaped, 'SIGKILL');
+      // Whatever happened above, leave no cgroup of this test behind.
+      const leftover = openCgroupHost({ instance });
+      await leftover.cleanupLeftovers();
+      await leftover.dispose().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import type { StreamId } from '../../src/rpc/model.ts';
 import type { LogItem } from '../../src/store/index.ts';
-import { addJob, chunkBytes, collect, forceGc, nextTurn, tempStore, within } from './helpers.ts';
+import { addJob, chunkBytes, collect, forceGc, nextTurn, tempStore, until, within } from './helpers.ts';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const text = (r: IteratorResult<LogItem>): string => (r.done ? '<done>' : r.value.kind === 'chunk' ? r.value.chunk.data.toString() : `<gap ${r.value.droppedBytes}>`);
@@ -204,13 +204,20 @@ test('a paused follower costs no memory while 200 MB are written; the writer alo
   const writeSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   sample();
   const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
-  forceGc();
-  const retained = js(process.memoryUsage()) - js(base);
+  // Freed buffers leave `external` once V8 has swept them: collect until the reading settles below
+  // the bound (or the deadline says something is really kept).
+  let retained = Infinity;
+  const RETAINED_MAX = 8 * 1024 * 1024;
+  await until(() => {
+    forceGc();
+    retained = Math.min(retained, js(process.memoryUsage()) - js(base));
+    return retained < RETAINED_MAX;
+  }, 'memory to be released', 3000).catch(() => undefined); // the assertion below reports it
   const rssGrowth = peakRss - base.rss;
   t.diagnostic(`writer ingest: ${mib(PIECE * PIECES)} MiB in ${writeSeconds.toFixed(2)} s = ${((PIECE * PIECES) / 1024 / 1024 / writeSeconds).toFixed(0)} MiB/s (64 KiB appends, ~1 MiB per turn)`);
   t.diagnostic(`while a follower paused: peak rss +${mib(rssGrowth)} MiB, peak heap+external +${mib(peakJs - js(base))} MiB (uncollected garbage included), retained after GC ${mib(retained)} MiB`);
   // What the follower (and the writer) keep: nothing that grows with the output.
-  assert.ok(retained < 8 * 1024 * 1024, `retained ${mib(retained)} MiB`);
+  assert.ok(retained < RETAINED_MAX, `retained ${mib(retained)} MiB`);
   // The process as a whole, garbage awaiting collection included, stays well below what was written.
   assert.ok(rssGrowth < 100 * 1024 * 1024, `rss grew ${mib(rssGrowth)} MiB`);
 

@@ -1,0 +1,114 @@
+// Job start rate: the full lifecycle of a job that runs /bin/true (start → exit → result stored)
+// through the supervisor with cgroups and limits, against a plain child_process.spawn of the same
+// command (spawn → exit → pipes closed), measured in the same run, interleaved round by round.
+//   node build/bench/start-rate.js [--quick] [--out FILE]
+import { spawn } from 'node:child_process';
+import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
+import { JOB_ENV, openRig, type Rig } from './lib/rig.ts';
+import { fmt, median, nowMs, percentile } from './lib/stats.ts';
+
+const COMMAND = '/bin/true';
+/** Limits every supervised job runs under: memory and pids, enforced through cgroups. */
+const LIMITS = { memory: 256 * 1024 * 1024, pids: 64 };
+
+const quick = isQuick();
+const ROUNDS = quick ? 3 : 7;
+const JOBS_PER_ROUND = quick ? 40 : 150;
+const PARALLEL = 4;
+
+/** Runs /bin/true with plain spawn; resolves when it exited and its pipes closed. */
+function plainSpawn(cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(COMMAND, [], { cwd, env: JOB_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${COMMAND} exited with ${code}`))));
+  });
+}
+
+/** Runs /bin/true as a supervised job; resolves once its result is stored. */
+async function supervised(rig: Rig): Promise<void> {
+  const job = await rig.supervisor.start(rig.spec([COMMAND], LIMITS), 'bench');
+  const done = await rig.supervisor.wait(job.id);
+  if (done.state !== 'exited' || done.exitCode !== 0) throw new Error(`job ${job.id} ended ${done.state} (${done.exitCode ?? done.reason})`);
+}
+
+/** Runs `jobs` lifecycles with `parallel` workers; returns the rate (jobs/s) and each lifecycle's ms. */
+async function measure(run: () => Promise<void>, jobs: number, parallel: number): Promise<{ rate: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < jobs) {
+      next++;
+      const t0 = nowMs();
+      await run();
+      latencies.push(nowMs() - t0);
+    }
+  };
+  const t0 = nowMs();
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return { rate: (jobs * 1000) / (nowMs() - t0), latencies };
+}
+
+async function main(): Promise<void> {
+  const rig = openRig();
+  if (!rig.cgroups) throw new Error('this host has no usable cgroups: the start-rate benchmark measures the cgroup path');
+  const figures: Figure[] = [];
+  try {
+    const base = () => plainSpawn(rig.dir);
+    const sup = () => supervised(rig);
+    // Warm-up: JIT, prepared statements, page cache of /bin/sh and /bin/true.
+    await measure(base, 20, 1);
+    await measure(sup, 20, 1);
+    for (const parallel of [1, PARALLEL]) {
+      const baseRates: number[] = [];
+      const supRates: number[] = [];
+      const baseLat: number[] = [];
+      const supLat: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        progress(`start rate, ${parallel} at a time, round ${r + 1}/${ROUNDS}`);
+        // Alternate which goes first so a drift of the host does not favour either.
+        const order = r % 2 === 0 ? [false, true] : [true, false];
+        for (const isSup of order) {
+          const m = await measure(isSup ? sup : base, JOBS_PER_ROUND, parallel);
+          (isSup ? supRates : baseRates).push(m.rate);
+          (isSup ? supLat : baseLat).push(...m.latencies);
+        }
+      }
+      const mode = parallel === 1 ? 'sequential' : `${parallel} in parallel`;
+      const rounds = `median of ${ROUNDS} rounds × ${JOBS_PER_ROUND} jobs`;
+      figures.push(
+        figure({
+          bench: 'start-rate',
+          name: `start rate, ${mode}`,
+          value: median(supRates),
+          unit: 'jobs/s',
+          baseline: { name: 'plain spawn', value: median(baseRates) },
+          target: { on: 'ratio', op: '>=', limit: 0.7 },
+          note: `${rounds}; supervisor rounds ${supRates.map((x) => fmt(x)).join(', ')}; spawn rounds ${baseRates.map((x) => fmt(x)).join(', ')}`,
+        }),
+        figure({
+          bench: 'start-rate',
+          name: `lifecycle p50, ${mode}`,
+          value: percentile(supLat, 50),
+          unit: 'ms',
+          baseline: { name: 'plain spawn', value: percentile(baseLat, 50) },
+        }),
+        figure({
+          bench: 'start-rate',
+          name: `lifecycle p99, ${mode}`,
+          value: percentile(supLat, 99),
+          unit: 'ms',
+          baseline: { name: 'plain spawn', value: percentile(baseLat, 99) },
+        }),
+      );
+    }
+  } finally {
+    await rig.close();
+  }
+  report('start-rate', figures, [
+    `command ${COMMAND}; supervised jobs run with limits memory=256MiB pids=64 (${rig.cgroups.capabilities.layout} cgroup layout, kill method ${rig.cgroups.capabilities.killMethod})`,
+    ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`),
+  ]);
+}
+
+await main();
