@@ -1,19 +1,29 @@
 // Ingest: a job writing 1 GiB to stdout through the supervisor into SQLite, against the same command
-// redirected to a file, measured in the same run; plus the supervisor's peak RSS. The supervised job
-// runs in a worker process of its own (this file with --worker) so its RSS is the supervisor's alone.
-//   node build/bench/ingest.js [--quick] [--out FILE]
+// redirected to a file, measured in the same run; plus the supervisor's peak RSS. Each supervised run
+// happens in a worker process of its own (this file with --worker) so that its RSS is the
+// supervisor's alone and every run starts from an empty database.
+//   node build/bench/ingest.js [--quick] [--breakdown] [--out FILE]
+// --breakdown adds two runs that split the cost: the same job with a log store that only counts
+// (pipe → JobProcess capture alone), and the store alone (the same bytes appended to a LogWriter
+// in 64 KiB pieces, no job).
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { argValue, figure, isQuick, progress, report, type Figure } from './lib/report.ts';
+import type { StreamId } from '../src/rpc/model.ts';
+import type { LogStore, LogWriter } from '../src/store/index.ts';
+import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
 import { JOB_ENV, openRig, tempDir } from './lib/rig.ts';
 import { fmt, median, nowMs } from './lib/stats.ts';
 
 const GIB = 1024 * 1024 * 1024;
 const MIB = 1024 * 1024;
 
-/** What the worker reports about one supervised run. */
+/** job: the real path; capture: the job with a counting log store; store: a LogWriter fed directly. */
+type Mode = 'job' | 'capture' | 'store';
+
+/** What the worker reports about one run. */
 interface WorkerResult {
+  mode: Mode;
   bytes: number;
   ms: number;
   storedBytes: number;
@@ -21,15 +31,13 @@ interface WorkerResult {
   chunks: number;
   /** Peak RSS of the worker, from the kernel (VmHWM), bytes. */
   hwmBytes: number;
-  /** Highest process.memoryUsage.rss() sampled every 5 ms during the job, bytes. */
+  /** Highest process.memoryUsage.rss() sampled every 5 ms during the run, bytes. */
   sampledPeakBytes: number;
-  /** RSS just before the job started, bytes. */
+  /** RSS just before the run, bytes. */
   rssBeforeBytes: number;
-  /** CPU time of the worker during the job: user and system, ms. */
+  /** CPU time of the worker during the run (all its threads): user and system, ms. */
   cpuUserMs: number;
   cpuSystemMs: number;
-  /** Database file + WAL size at the end, bytes. */
-  dbFileBytes: number;
 }
 
 /** The command both sides run: `head -c N /dev/zero`. */
@@ -43,12 +51,39 @@ function procStatusBytes(field: string): number {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
-/** Worker side: one supervised job writing `bytes` to stdout, with a log cap above it. */
-async function worker(bytes: number): Promise<void> {
-  const rig = openRig({ store: { logCapBytes: 2 * bytes + 64 * MIB, ...(process.env.PROBE_CHUNK ? { maxChunkBytes: Number(process.env.PROBE_CHUNK) } : {}) } });
-  if (process.env.PROBE_PRAGMA) rig.store.db.pragma(process.env.PROBE_PRAGMA);
-  if (process.env.PROBE_NULL) { const w = rig.store.logs.writer.bind(rig.store.logs); (rig.store.logs as any).writer = (id: number) => { const x = w(id); let n = 0; x.append = (_s: 1|2, d: Buffer) => { n += d.length; }; const c = x.close.bind(x); x.close = () => { rig.store.db.prepare('UPDATE jobs SET log_stored_bytes = ? WHERE id = ?').run(n, id); c(); }; return x; }; }
-  if (process.env.PROBE_BATCH) { const lim = Number(process.env.PROBE_BATCH); const w = rig.store.logs.writer.bind(rig.store.logs); (rig.store.logs as any).writer = (id: number) => { const x = w(id); const ap = x.append.bind(x); let parts: Buffer[] = []; let n = 0; let t: any = null; const go = () => { if (t) clearTimeout(t); t = null; for (const p of parts) ap(1, p); parts = []; n = 0; x.flush(); }; x.append = (_s: 1|2, d: Buffer) => { parts.push(d); n += d.length; if (n >= lim) go(); else t ??= setTimeout(go, 2); }; const c = x.close.bind(x); x.close = () => { go(); c(); }; return x; }; }
+/** A log store whose writers only count bytes (for the capture breakdown). */
+function countingLogs(real: LogStore): LogStore {
+  return {
+    ...real,
+    writer(jobId): LogWriter {
+      let bytes = 0;
+      let seq = 0;
+      return {
+        jobId,
+        append(_stream: StreamId, data: Buffer) {
+          bytes += data.length;
+          seq += 1;
+        },
+        flush() {},
+        close() {
+          counted.set(jobId, { bytes, seq });
+        },
+        get storedBytes() {
+          return bytes;
+        },
+        droppedBytes: 0,
+        get committedSeq() {
+          return seq;
+        },
+      };
+    },
+  };
+}
+const counted = new Map<number, { bytes: number; seq: number }>();
+
+/** Worker side: one run of `mode` moving `bytes`, with a log cap above it; prints a WorkerResult. */
+async function worker(mode: Mode, bytes: number): Promise<void> {
+  const rig = openRig({ store: { logCapBytes: 2 * bytes + 64 * MIB }, ...(mode === 'capture' ? { wrapLogs: countingLogs } : {}) });
   try {
     let sampledPeak = 0;
     const sampler = setInterval(() => {
@@ -57,34 +92,54 @@ async function worker(bytes: number): Promise<void> {
     const rssBefore = process.memoryUsage.rss();
     const cpu0 = process.cpuUsage();
     const t0 = nowMs();
-    const job = await rig.supervisor.start(rig.spec(headArgv(bytes)), 'bench');
-    const done = await rig.supervisor.wait(job.id);
+    let jobId: number;
+    if (mode === 'store') {
+      // As the capture feeds it: fresh 64 KiB buffers (a pipe read each), the writer committing on
+      // the next turn of the event loop after each few reads.
+      const { id } = rig.store.jobs.insert({ owner: 'bench', name: null, argv: ['store'], cwd: rig.dir, env: {}, limits: {}, createdAt: Date.now() });
+      jobId = id;
+      const w = rig.store.logs.writer(id);
+      const piece = 64 * 1024;
+      for (let off = 0, n = 0; off < bytes; off += piece, n++) {
+        w.append(1, Buffer.alloc(Math.min(piece, bytes - off)));
+        if (n % 3 === 2) await new Promise((r) => setImmediate(r));
+      }
+      w.close();
+    } else {
+      const job = await rig.supervisor.start(rig.spec(headArgv(bytes)), 'bench');
+      jobId = job.id;
+      const done = await rig.supervisor.wait(job.id);
+      if (done.state !== 'exited' || done.exitCode !== 0) throw new Error(`job ended ${done.state} (${done.exitCode ?? done.reason})`);
+    }
     const ms = nowMs() - t0;
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
-    if (done.state !== 'exited' || done.exitCode !== 0) throw new Error(`job ended ${done.state} (${done.exitCode ?? done.reason})`);
-    const acc = rig.store.db.prepare('SELECT log_stored_bytes AS stored, log_dropped_bytes AS dropped FROM jobs WHERE id = ?').get(job.id) as { stored: number; dropped: number };
-    const chunks = (rig.store.db.prepare('SELECT count(*) AS n FROM log_chunks WHERE job_id = ?').get(job.id) as { n: number }).n;
-    let dbFileBytes = 0;
-    for (const f of ['jobctl.db', 'jobctl.db-wal']) {
-      try {
-        dbFileBytes += statSync(join(rig.dir, f)).size;
-      } catch {
-        // no WAL file
-      }
+    let stored: number;
+    let dropped: number;
+    let chunks: number;
+    if (mode === 'capture') {
+      const c = counted.get(jobId);
+      stored = c?.bytes ?? 0;
+      dropped = 0;
+      chunks = c?.seq ?? 0;
+    } else {
+      const acc = rig.store.db.prepare('SELECT log_stored_bytes AS stored, log_dropped_bytes AS dropped FROM jobs WHERE id = ?').get(jobId) as { stored: number; dropped: number };
+      stored = acc.stored;
+      dropped = acc.dropped;
+      chunks = (rig.store.db.prepare('SELECT count(*) AS n FROM log_chunks WHERE job_id = ?').get(jobId) as { n: number }).n;
     }
     const result: WorkerResult = {
+      mode,
       bytes,
       ms,
-      storedBytes: acc.stored,
-      droppedBytes: acc.dropped,
+      storedBytes: stored,
+      droppedBytes: dropped,
       chunks,
       hwmBytes: procStatusBytes('VmHWM'),
       sampledPeakBytes: sampledPeak,
       rssBeforeBytes: rssBefore,
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
-      dbFileBytes,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
@@ -92,17 +147,19 @@ async function worker(bytes: number): Promise<void> {
   }
 }
 
-/** Runs the worker in its own process; resolves with its result. */
-function runWorker(bytes: number): Promise<WorkerResult> {
+/** Runs a worker in its own process; resolves with its result. */
+function runWorker(mode: Mode, bytes: number): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, '--worker', String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, '--worker', mode, String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('error', reject);
     child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`ingest worker exited with ${code}`));
+      if (code !== 0) return reject(new Error(`ingest worker (${mode}) exited with ${code}`));
       try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as WorkerResult);
+        const r = JSON.parse(out.trim().split('\n').at(-1) as string) as WorkerResult;
+        if (r.storedBytes !== bytes || r.droppedBytes !== 0) return reject(new Error(`${mode}: stored ${r.storedBytes} of ${bytes} bytes (dropped ${r.droppedBytes})`));
+        resolve(r);
       } catch (err) {
         reject(new Error(`ingest worker printed no result: ${out}`, { cause: err }));
       }
@@ -133,45 +190,61 @@ function toFile(bytes: number): Promise<number> {
 
 async function main(): Promise<void> {
   const quick = isQuick();
+  const breakdown = process.argv.includes('--breakdown');
   const bytes = quick ? 256 * MIB : GIB;
   const rounds = quick ? 1 : 3;
-  const sup: WorkerResult[] = [];
+  const modes: Mode[] = breakdown ? ['job', 'capture', 'store'] : ['job'];
+  const runs = new Map<Mode, WorkerResult[]>(modes.map((m) => [m, []]));
   const base: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    progress(`ingest round ${r + 1}/${rounds}: ${bytes / MIB} MiB to a file, then through the supervisor`);
+    progress(`ingest round ${r + 1}/${rounds}: ${bytes / MIB} MiB to a file, then ${modes.join(', ')}`);
     base.push(await toFile(bytes));
-    const w = await runWorker(bytes);
-    if (w.storedBytes !== bytes || w.droppedBytes !== 0) throw new Error(`stored ${w.storedBytes} of ${bytes} bytes (dropped ${w.droppedBytes})`);
-    sup.push(w);
+    for (const m of modes) runs.get(m)?.push(await runWorker(m, bytes));
   }
   const mibps = (ms: number): number => bytes / MIB / (ms / 1000);
-  const med = (f: (w: WorkerResult) => number): number => median(sup.map(f));
   const size = `${bytes / MIB} MiB`;
+  const baseline = { name: 'same command > file', value: median(base.map(mibps)) };
+  const job = runs.get('job') as WorkerResult[];
+  const med = (rs: WorkerResult[], f: (w: WorkerResult) => number): number => median(rs.map(f));
   const figures: Figure[] = [
     figure({
       bench: 'ingest',
       name: `throughput, ${size} stdout → SQLite`,
-      value: median(sup.map((w) => mibps(w.ms))),
+      value: med(job, (w) => mibps(w.ms)),
       unit: 'MiB/s',
-      baseline: { name: 'same command > file', value: median(base.map(mibps)) },
+      baseline,
       target: { on: 'ratio', op: '>=', limit: 0.5 },
-      note: `median of ${rounds}; supervisor ${sup.map((w) => fmt(mibps(w.ms))).join(', ')} MiB/s; file ${base.map((ms) => fmt(mibps(ms))).join(', ')} MiB/s`,
+      note: `median of ${rounds}; supervisor ${job.map((w) => fmt(mibps(w.ms))).join(', ')} MiB/s; file ${base.map((ms) => fmt(mibps(ms))).join(', ')} MiB/s`,
     }),
     figure({
       bench: 'ingest',
       name: 'supervisor peak RSS (VmHWM)',
-      value: med((w) => w.hwmBytes) / MIB,
-      unit: 'MB',
+      value: med(job, (w) => w.hwmBytes) / MIB,
+      unit: 'MiB',
       target: { on: 'value', op: '<', limit: 200 },
-      note: `RSS before the job ${fmt(med((w) => w.rssBeforeBytes) / MIB)} MiB; peak sampled every 5 ms ${fmt(med((w) => w.sampledPeakBytes) / MIB)} MiB`,
+      note: `RSS before the job ${fmt(med(job, (w) => w.rssBeforeBytes) / MIB)} MiB; highest RSS sampled every 5 ms ${fmt(med(job, (w) => w.sampledPeakBytes) / MIB)} MiB`,
     }),
   ];
-  report('ingest', figures, [
-    `MB here = MiB (2^20 bytes). Worker CPU during the job: user ${fmt(med((w) => w.cpuUserMs))} ms, system ${fmt(med((w) => w.cpuSystemMs))} ms; wall ${fmt(med((w) => w.ms))} ms`,
-    `chunks stored ${fmt(med((w) => w.chunks))} (${fmt(bytes / med((w) => w.chunks) / 1024)} KiB each); database + WAL at the end ${fmt(med((w) => w.dbFileBytes) / MIB)} MiB`,
-    ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`),
-  ]);
+  const notes = [
+    `a MiB is 2^20 bytes (the 200 MB target is read as 200 MiB; 200 × 10^6 bytes is 191 MiB)`,
+    `supervisor CPU during the job: user ${fmt(med(job, (w) => w.cpuUserMs))} ms, system ${fmt(med(job, (w) => w.cpuSystemMs))} ms, wall ${fmt(med(job, (w) => w.ms))} ms; ${fmt(med(job, (w) => w.chunks))} chunks stored (${fmt(bytes / med(job, (w) => w.chunks) / 1024)} KiB on average)`,
+  ];
+  if (breakdown) {
+    for (const [mode, label] of [
+      ['capture', 'capture only (log store counts, stores nothing)'],
+      ['store', 'store only (LogWriter fed 64 KiB pieces, no job)'],
+    ] as const) {
+      const rs = runs.get(mode) as WorkerResult[];
+      figures.push(figure({ bench: 'ingest', name: `breakdown: ${label}`, value: med(rs, (w) => mibps(w.ms)), unit: 'MiB/s', baseline }));
+      notes.push(`${label}: CPU user ${fmt(med(rs, (w) => w.cpuUserMs))} ms, system ${fmt(med(rs, (w) => w.cpuSystemMs))} ms, wall ${fmt(med(rs, (w) => w.ms))} ms`);
+    }
+  }
+  report('ingest', figures, [...notes, ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`)]);
 }
 
-if (process.argv.includes('--worker')) await worker(Number(argValue('--worker')));
-else await main();
+if (process.argv.includes('--worker')) {
+  const i = process.argv.indexOf('--worker');
+  await worker(process.argv[i + 1] as Mode, Number(process.argv[i + 2]));
+} else {
+  await main();
+}

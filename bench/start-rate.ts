@@ -1,9 +1,13 @@
 // Job start rate: the full lifecycle of a job that runs /bin/true (start → exit → result stored)
 // through the supervisor with cgroups and limits, against a plain child_process.spawn of the same
 // command (spawn → exit → pipes closed), measured in the same run, interleaved round by round.
-//   node build/bench/start-rate.js [--quick] [--out FILE]
-import { spawn } from 'node:child_process';
+//   node build/bench/start-rate.js [--quick] [--breakdown] [--out FILE]
+// --breakdown adds the median lifecycle of intermediate variants, one job of each in turn, to show
+// where the supervisor's extra time goes: the /bin/sh trampoline, joining the cgroups, the rest.
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { trampolineCommand } from '../src/jobs/trampoline.ts';
 import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
+import type { Limits } from '../src/rpc/model.ts';
 import { JOB_ENV, openRig, type Rig } from './lib/rig.ts';
 import { fmt, median, nowMs, percentile } from './lib/stats.ts';
 
@@ -25,9 +29,19 @@ function plainSpawn(cwd: string): Promise<void> {
   });
 }
 
+/** Spawns file with args and resolves when it exited 0 and every pipe closed (fd 3 included). */
+function spawnClosed(file: string, args: string[], options: SpawnOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, options);
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited with ${code}`))));
+    for (const s of child.stdio) s?.resume();
+  });
+}
+
 /** Runs /bin/true as a supervised job; resolves once its result is stored. */
-async function supervised(rig: Rig): Promise<void> {
-  const job = await rig.supervisor.start(rig.spec([COMMAND], LIMITS), 'bench');
+async function supervised(rig: Rig, limits: Limits = LIMITS): Promise<void> {
+  const job = await rig.supervisor.start(rig.spec([COMMAND], limits), 'bench');
   const done = await rig.supervisor.wait(job.id);
   if (done.state !== 'exited' || done.exitCode !== 0) throw new Error(`job ${job.id} ended ${done.state} (${done.exitCode ?? done.reason})`);
 }
@@ -102,6 +116,7 @@ async function main(): Promise<void> {
         }),
       );
     }
+    if (process.argv.includes('--breakdown')) figures.push(...(await breakdown(rig)));
   } finally {
     await rig.close();
   }
@@ -109,6 +124,58 @@ async function main(): Promise<void> {
     `command ${COMMAND}; supervised jobs run with limits memory=256MiB pids=64 (${rig.cgroups.capabilities.layout} cgroup layout, kill method ${rig.cgroups.capabilities.killMethod})`,
     ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`),
   ]);
+}
+
+/**
+ * Median lifecycle (ms, sequential) of each step from plain spawn to the full supervised job, one
+ * job of each variant in turn so that all see the same host.
+ */
+async function breakdown(rig: Rig): Promise<Figure[]> {
+  const cgroups = rig.cgroups;
+  if (!cgroups) return [];
+  const plain = openRig({ withCgroups: false });
+  // A job cgroup made once and joined by every run of the "joins" variant (it is empty between runs).
+  const fixed = cgroups.createJob('job-breakdown', LIMITS, rig.dir);
+  try {
+    const opts: SpawnOptions = { cwd: rig.dir, env: JOB_ENV, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true };
+    const viaTrampoline = (files: string[]) => {
+      const t = trampolineCommand(files, [COMMAND]);
+      return () => spawnClosed(t.file, t.args, opts);
+    };
+    const variants: Array<[string, () => Promise<void>]> = [
+      ['plain spawn (2 pipes)', () => plainSpawn(rig.dir)],
+      ['spawn detached, 3 pipes (as JobProcess)', () => spawnClosed(COMMAND, [], opts)],
+      ['/bin/sh trampoline, no cgroup', viaTrampoline([])],
+      [`trampoline joining ${fixed?.procsFiles.length ?? 0} existing cgroups`, viaTrampoline(fixed?.procsFiles ?? [])],
+      ['supervisor, no cgroups (process group)', () => supervised(plain, {})],
+      ['supervisor, cgroups, no limits', () => supervised(rig, {})],
+      ['supervisor, cgroups, memory+pids limits', () => supervised(rig)],
+    ];
+    const samples = variants.map((): number[] => []);
+    const n = quick ? 60 : 200;
+    progress(`breakdown: ${n} lifecycles of each of ${variants.length} variants`);
+    for (let i = 0; i < n + 10; i++) {
+      for (const [v, [, run]] of variants.entries()) {
+        const t0 = nowMs();
+        await run();
+        if (i >= 10) samples[v]?.push(nowMs() - t0);
+      }
+    }
+    const base = median(samples[0] ?? []);
+    return variants.map(([name], v) =>
+      figure({
+        bench: 'start-rate',
+        name: `breakdown: ${name}`,
+        value: median(samples[v] ?? []),
+        unit: 'ms',
+        baseline: { name: 'plain spawn', value: base },
+        note: `p90 ${fmt(percentile(samples[v] ?? [], 90))} ms`,
+      }),
+    );
+  } finally {
+    await fixed?.remove();
+    await plain.close();
+  }
 }
 
 await main();

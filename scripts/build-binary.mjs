@@ -162,8 +162,6 @@ async function buildExecutable(versions, addon) {
     platform: 'node',
     format: 'cjs',
     target: 'node24',
-    // The binary runs its production code path (React, Ink): nothing reads NODE_ENV otherwise.
-    define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'warning',
   });
   const addonBytes = readFileSync(addon);

@@ -5,11 +5,13 @@ import { openConnections, type GlobalArgs } from './cli/context.ts';
 import { PipeClosed } from './cli/io.ts';
 import { auditCommand } from './cli/commands/audit.ts';
 import { certsCommand } from './cli/commands/certs.ts';
+import { completionCommand } from './cli/commands/completion.ts';
 import { daemonCommand } from './cli/commands/daemon.ts';
 import { VERSION, infoCommand } from './cli/commands/info.ts';
 import { logsCommand } from './cli/commands/logs.ts';
 import { psCommand } from './cli/commands/ps.ts';
 import { runCommand } from './cli/commands/run.ts';
+import { serviceCommand } from './cli/commands/service.ts';
 import { statusCommand } from './cli/commands/status.ts';
 import { stopCommand } from './cli/commands/stop.ts';
 import { waitCommand } from './cli/commands/wait.ts';
@@ -24,7 +26,7 @@ interface CommandSpec {
   handler: (args: never) => Promise<number>;
 }
 
-const COMMANDS: CommandSpec[] = [runCommand, psCommand, statusCommand, stopCommand, waitCommand, logsCommand, certsCommand, infoCommand, auditCommand, daemonCommand] as unknown as CommandSpec[];
+const COMMANDS: CommandSpec[] = [runCommand, psCommand, statusCommand, stopCommand, waitCommand, logsCommand, certsCommand, infoCommand, auditCommand, daemonCommand, serviceCommand, completionCommand] as unknown as CommandSpec[];
 
 async function main(argv: string[]): Promise<number> {
   let status = 0;
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
   await parser
     .demandCommand(1, 'name a command (see jobctl --help)')
     .recommendCommands()
+    // Answers `--get-yargs-completions WORDS…` for the script `jobctl completion` prints (hidden command name).
+    .completion('__completion-script', false)
     .strict()
     .version(VERSION)
     .alias('version', 'V')

@@ -4,11 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
 import { openCgroupHost, type CgroupHost } from '../../src/cgroup/index.ts';
 import { Supervisor } from '../../src/jobs/supervisor.ts';
-import { openStore, type Store, type StoreOptions } from '../../src/store/index.ts';
+import { openStore, type LogStore, type Store, type StoreOptions } from '../../src/store/index.ts';
 import type { JobSpec, Limits } from '../../src/rpc/model.ts';
 
 /** One benchmark's supervisor and everything it owns. */
@@ -30,9 +28,8 @@ export function tempDir(prefix: string): string {
 }
 
 /** Opens a supervisor with cgroups (when the host has them) under a unique instance name. */
-export function openRig(options: { store?: StoreOptions; withCgroups?: boolean } = {}): Rig {
+export function openRig(options: { store?: StoreOptions; withCgroups?: boolean; wrapLogs?: (real: LogStore) => LogStore } = {}): Rig {
   const dir = tempDir('jobctl-bench-');
-  if (process.env.PROBE_PAGE) { const D = require('better-sqlite3'); const d = new D(join(dir, 'jobctl.db')); d.pragma('page_size = ' + process.env.PROBE_PAGE); d.exec('CREATE TABLE x (a); DROP TABLE x;'); d.close(); }
   const store = openStore(join(dir, 'jobctl.db'), options.store);
   let cgroups: CgroupHost | null = null;
   try {
@@ -42,7 +39,9 @@ export function openRig(options: { store?: StoreOptions; withCgroups?: boolean }
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  const supervisor = new Supervisor({ store, cgroups, defaultGraceMs: 1000, onWarning: (m) => process.stderr.write(`supervisor warning: ${m}\n`) });
+  // wrapLogs lets a breakdown replace the log store the supervisor writes to (e.g. one that discards).
+  const supervised: Store = options.wrapLogs ? { ...store, logs: options.wrapLogs(store.logs), close: () => store.close() } : store;
+  const supervisor = new Supervisor({ store: supervised, cgroups, defaultGraceMs: 1000, onWarning: (m) => process.stderr.write(`supervisor warning: ${m}\n`) });
   let closed = false;
   return {
     dir,

@@ -19,6 +19,11 @@ export function safeText(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** text cut to at most max characters, ending in "…" when cut (table cells; `status` shows the whole). */
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
 /** A command line for display: arguments that need it are quoted. */
 export function displayCommand(argv: readonly string[]): string {
   return safeText(argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' '));
@@ -65,18 +70,6 @@ export function runtimeMs(job: Pick<JobInfo, 'startedAt' | 'endedAt'>, now = Dat
   return end - Date.parse(job.startedAt);
 }
 
-/** "512 B", "1.5 KiB", "256 MiB". */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
-
 /** Aligns rows into columns under a header; the last column is not padded. */
 export function table(header: string[], rows: string[][], style?: { header?: (s: string) => string }): string {
   const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
@@ -89,7 +82,6 @@ export function table(header: string[], rows: string[][], style?: { header?: (s:
   return [style?.header ? style.header(head) : head, ...rows.map(line)].join('\n') + '\n';
 }
 
-// eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 function visibleLength(s: string): number {

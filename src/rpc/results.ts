@@ -105,6 +105,13 @@ export interface JobUsageEvent {
   usage: Usage;
 }
 
+/** Event logs.gap: output before the next frame is gone (log cap, full disk); the explicit marker. */
+export interface LogsGapEvent {
+  subscription: number;
+  droppedBytes: number;
+  reason: string;
+}
+
 /** Why a log subscription ended. */
 export type LogsEndReason = 'finished' | 'unsubscribed' | 'error';
 

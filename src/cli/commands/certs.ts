@@ -1,8 +1,10 @@
 // jobctl certs init|issue|list|revoke: the daemon's PKI. issue/list/revoke go through the daemon
 // (admin only, audited); init creates the PKI locally without starting a daemon (e.g. before systemd).
 import type { Argv } from 'yargs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostname, userInfo } from 'node:os';
+import { JobctlError, invalidArgument } from '../../rpc/errors.ts';
 import { ROLES } from '../../rpc/roles.ts';
 import { homePaths, resolveHome } from '../../home/paths.ts';
 import { connect, type GlobalArgs } from '../context.ts';
@@ -25,18 +27,29 @@ export const certsCommand = {
       .example('$0 certs issue --user alice --role user --out ./alice', 'an identity for alice')
       .example('$0 certs revoke --user alice', "revoke all of alice's certificates (live sessions are dropped)"),
   handler: async (args: GlobalArgs & { action: string; user?: string; role?: string; out?: string; days?: number; serial?: string }): Promise<number> => {
-    const { writeIdentity, ensureDaemonPki } = await import('../../pki/index.ts');
+    const { writeIdentity, ensureDaemonPki, identityPaths } = await import('../../pki/index.ts');
     if (args.action === 'init') {
       const paths = homePaths(resolveHome(args.home));
       const pki = ensureDaemonPki(paths.pki, { extraNames: [hostname()], localUser: userInfo().username });
       out(args.json ? JSON.stringify({ pki: paths.pki, adminIdentity: paths.adminIdentity, adminSerial: pki.admin.serial }) : `PKI ready in ${paths.pki}; local admin identity in ${paths.adminIdentity}`);
       return 0;
     }
+    if (args.action === 'issue') {
+      // Checked before the daemon is asked: a certificate issued into a directory that cannot take it
+      // would be recorded (and audited) with a key nobody has.
+      if (!args.out) throw invalidArgument('--out', '', 'certs issue needs --out DIR (where to write ca.crt, client.crt, client.key)');
+      if (!args.user) throw invalidArgument('--user', '', 'certs issue needs --user NAME (the new identity)');
+      if (!args.role) throw invalidArgument('--role', '', `certs issue needs --role ${ROLES.join('|')}`);
+      const present = Object.values(identityPaths(resolve(args.out))).filter((p) => existsSync(p));
+      if (present.length > 0) throw new JobctlError('CONFLICT', `${resolve(args.out)} already holds an identity (${present.join(', ')}); choose another directory or remove it first`);
+    }
+    if (args.action === 'revoke' && (args.user === undefined) === (args.serial === undefined)) {
+      throw invalidArgument('certs revoke', args.user ?? args.serial ?? '', 'exactly one of --user NAME (all of their certificates) or --serial S (one)');
+    }
     const connection = await connect(args);
     if (args.action === 'issue') {
-      if (!args.out) throw new (await import('../../rpc/errors.ts')).JobctlError('INVALID_ARGUMENT', 'certs issue needs --out DIR (where to write ca.crt, client.crt, client.key)');
       const issued = await connection.call('certs.issue', { user: args.user as string, role: args.role as 'user', ...(args.days !== undefined ? { days: args.days } : {}) });
-      const dir = resolve(args.out);
+      const dir = resolve(args.out as string);
       writeIdentity(dir, { caPem: issued.caPem, certPem: issued.certPem, keyPem: issued.keyPem });
       out(args.json ? JSON.stringify({ serial: issued.serial, notAfter: issued.notAfter, dir }) : `issued ${args.role} identity for ${args.user} (serial ${issued.serial}, valid until ${issued.notAfter}) in ${dir}`);
       return 0;

@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { JOB_STATES, type JobInfo, type JobState } from '../../rpc/model.ts';
 import { formatBytes } from '../../rpc/parse-size.ts';
 import { connect, type GlobalArgs } from '../context.ts';
-import { displayCommand, formatDuration, palette, runtimeMs, safeText, statusText, table, useColor } from '../format.ts';
+import { displayCommand, formatDuration, palette, runtimeMs, safeText, statusText, table, truncate, useColor } from '../format.ts';
 import { out } from '../io.ts';
 
 /** yargs definition of `ps`. */
@@ -29,6 +29,9 @@ export const psCommand = {
   },
 };
 
+/** Widest STATUS cell: a long failure reason is cut here (`jobctl status ID` shows all of it). */
+const STATUS_WIDTH = 48;
+
 /** The human table of jobs. */
 export function renderJobTable(jobs: JobInfo[], color: boolean): string {
   const c = palette(color);
@@ -38,7 +41,7 @@ export function renderJobTable(jobs: JobInfo[], color: boolean): string {
     const mem = j.state === 'running' ? j.usage.memoryBytes : j.usage.memoryPeakBytes;
     return [
       String(j.id),
-      stateColor(j)(statusText(j)),
+      stateColor(j)(truncate(safeText(statusText(j)), STATUS_WIDTH)),
       safeText(j.owner),
       ms === null ? '-' : formatDuration(ms),
       formatDuration(j.usage.cpuUsec / 1000),

@@ -5,6 +5,7 @@ import { invalidArgument } from '../../rpc/errors.ts';
 import { shellExitStatus } from '../../jobs/signals.ts';
 import { connect, type GlobalArgs } from '../context.ts';
 import { limitsFromArgs, withLimitOptions } from '../limits-args.ts';
+import { safeText } from '../format.ts';
 import { note, out } from '../io.ts';
 import { followJob } from './follow.ts';
 
@@ -39,13 +40,13 @@ export const runCommand = {
     if (!args.follow) {
       out(args.json ? JSON.stringify(job, null, 2) : String(job.id));
       if (job.state === 'failed') {
-        note(`jobctl: job ${job.id} failed to start: ${job.reason ?? 'unknown reason'}`);
+        note(`jobctl: job ${job.id} failed to start: ${safeText(job.reason ?? 'unknown reason')}`);
         return 1;
       }
       return 0;
     }
     if (job.state === 'failed') {
-      note(`jobctl: job ${job.id} failed to start: ${job.reason ?? 'unknown reason'}`);
+      note(`jobctl: job ${job.id} failed to start: ${safeText(job.reason ?? 'unknown reason')}`);
       return 1;
     }
     const final = await followJob(connection, job.id, { format: 'raw' });

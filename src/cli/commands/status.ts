@@ -31,7 +31,7 @@ export function renderStatus(job: JobInfo): string {
     ['id', String(job.id)],
     ['name', job.name ? safeText(job.name) : '-'],
     ['owner', safeText(job.owner)],
-    ['status', statusText(job)],
+    ['status', safeText(statusText(job))],
     ['command', displayCommand(job.argv)],
     ['cwd', safeText(job.cwd)],
     ['pid', job.pid === null ? '-' : String(job.pid)],

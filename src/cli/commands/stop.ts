@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { parseDuration, DURATION_FORMAT } from '../../rpc/parse-size.ts';
 import { connect, type GlobalArgs } from '../context.ts';
-import { statusText } from '../format.ts';
+import { safeText, statusText } from '../format.ts';
 import { out } from '../io.ts';
 import { parseJobId } from '../job-id.ts';
 
@@ -21,7 +21,7 @@ export const stopCommand = {
     const graceMs = args.grace === undefined ? undefined : parseDuration(args.grace, '--grace');
     const connection = await connect(args);
     const job = await connection.call('job.stop', { id, ...(graceMs !== undefined ? { graceMs } : {}) });
-    out(args.json ? JSON.stringify(job, null, 2) : `job ${job.id} ${statusText(job)}`);
+    out(args.json ? JSON.stringify(job, null, 2) : `job ${job.id} ${safeText(statusText(job))}`);
     return 0;
   },
 };

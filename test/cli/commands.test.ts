@@ -1,0 +1,429 @@
+// Every one-shot subcommand through the real binary against a real daemon: what it prints (text and
+// --json), and the exit statuses of DESIGN.md's contract (0 ok, 1 error, 2 usage, the job's own status
+// for run -f and wait). Colour appears only on a terminal and never with NO_COLOR.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JobInfo } from '../../src/rpc/model.ts';
+import type { AuditEntry, CertInfo, DaemonInfo, SessionInfo } from '../../src/rpc/results.ts';
+import { JOBCTL, runJobctl, startTestDaemon, type TestDaemon } from '../support/daemon.ts';
+import { isAlive, pollUntil } from '../support/poll.ts';
+import { assertExit, issueIdentity, jsonOf, tempDir, waitEnded } from './helpers.ts';
+
+const REQUIRED_KEYS = ['id', 'name', 'owner', 'state', 'exitCode', 'signal', 'oomKilled', 'argv', 'cwd', 'limits', 'startedAt', 'endedAt', 'usage'];
+
+let d: TestDaemon;
+let dirs: string;
+let alice: string;
+
+before(async () => {
+  d = await startTestDaemon();
+  dirs = mkdtempSync(join(tmpdir(), 'jobctl-cli-'));
+  alice = join(dirs, 'alice');
+  await issueIdentity(d, 'alice', 'user', alice);
+});
+after(async () => {
+  rmSync(dirs, { recursive: true, force: true });
+  assert.equal(await d.stop(), 0, 'the daemon exits 0 on SIGTERM');
+});
+
+/** `jobctl run -- ARGV`, asserting it printed an id; returns the id. */
+async function run(argv: string[], flags: string[] = []): Promise<number> {
+  const r = await d.cli(['run', ...flags, '--', ...argv]);
+  assertExit(r, 0, `run ${argv.join(' ')}`);
+  assert.match(r.stdout, /^[1-9]\d*\n$/, 'run prints the job id alone');
+  return Number(r.stdout);
+}
+
+/** The value of one "key  value" line of `jobctl status ID`. */
+async function statusLine(id: number, key = 'status'): Promise<string> {
+  const r = await d.cli(['status', String(id)]);
+  assertExit(r, 0, 'status');
+  const m = new RegExp(`^${key}\\s{2,}(.*)$`, 'm').exec(r.stdout);
+  assert.ok(m, `status output has a ${key} line:\n${r.stdout}`);
+  return m[1] as string;
+}
+
+describe('run', () => {
+  test('prints the job id alone, and nothing on stderr', async () => {
+    const r = await d.cli(['run', '--', 'true']);
+    assertExit(r, 0);
+    assert.match(r.stdout, /^[1-9]\d*\n$/);
+    assert.equal(r.stderr, '');
+    const job = await waitEnded(d, Number(r.stdout));
+    assert.deepEqual(job.argv, ['true']);
+  });
+
+  test('--json prints the job object', async () => {
+    const job = jsonOf<JobInfo>(await d.cli(['run', '--json', '--name', 'json-run', '--', 'sh', '-c', 'exit 0']));
+    for (const key of REQUIRED_KEYS) assert.ok(key in job, `run --json has ${key}`);
+    assert.equal(job.name, 'json-run');
+    assert.deepEqual(job.argv, ['sh', '-c', 'exit 0']);
+    assert.equal(job.cwd, process.cwd());
+  });
+
+  test('-f streams stdout and stderr apart and exits with the job code', async () => {
+    const r = await d.cli(['run', '-f', '--', 'sh', '-c', 'echo out; echo err >&2; echo out2; exit 3']);
+    assertExit(r, 3);
+    assert.equal(r.stdout, 'out\nout2\n');
+    assert.equal(r.stderr, 'err\n');
+  });
+
+  test('-f exits with 128 + signal when a signal ended the job', async () => {
+    assertExit(await d.cli(['run', '-f', '--', 'sh', '-c', 'kill -TERM $$']), 143, 'SIGTERM');
+    assertExit(await d.cli(['run', '-f', '--', 'sh', '-c', 'kill -KILL $$']), 137, 'SIGKILL');
+  });
+
+  test('-f of a command that cannot start exits 1 and says why', async () => {
+    const r = await d.cli(['run', '-f', '--', '/nonexistent/command']);
+    assertExit(r, 1);
+    assert.match(r.stderr, /failed to start: .*ENOENT/);
+  });
+
+  test('--name, --env, --cwd and --clean-env shape the job', async () => {
+    const env = { JOBCTL_TEST_SENTINEL: 'from-client' };
+    const r = await d.cli(['run', '-f', '--name', 'shaped', '--env', 'FOO=b=ar', '--cwd', '/tmp', '--', 'sh', '-c', 'echo "$FOO"; pwd; echo "${JOBCTL_TEST_SENTINEL:-none}"'], { env });
+    assertExit(r, 0);
+    assert.equal(r.stdout, 'b=ar\n/tmp\nfrom-client\n');
+    const clean = await d.cli(['run', '-f', '--clean-env', '--', 'sh', '-c', 'echo "${JOBCTL_TEST_SENTINEL:-none}"'], { env });
+    assertExit(clean, 0);
+    assert.equal(clean.stdout, 'none\n');
+  });
+});
+
+describe('status', () => {
+  test('text forms: exited (code N), stopped (signal SIGTERM), failed (reason)', async () => {
+    const ok = await run(['true']);
+    await waitEnded(d, ok);
+    assert.equal(await statusLine(ok), 'exited (code 0)');
+
+    const five = await run(['sh', '-c', 'exit 5']);
+    await waitEnded(d, five);
+    assert.equal(await statusLine(five), 'exited (code 5)');
+
+    const sleeper = await run(['sleep', '600']);
+    assert.equal(await statusLine(sleeper), 'running');
+    const stop = await d.cli(['stop', String(sleeper), '--grace', '5s']);
+    assertExit(stop, 0);
+    assert.equal(stop.stdout, `job ${sleeper} stopped (signal SIGTERM)\n`);
+    assert.equal(await statusLine(sleeper), 'stopped (signal SIGTERM)');
+
+    const r = await d.cli(['run', '--', '/nonexistent/command']);
+    assertExit(r, 1, 'run of a command that cannot start');
+    const failed = Number(r.stdout);
+    assert.ok(failed > 0, 'the failed job still has an id');
+    assert.match(await statusLine(failed), /^failed \(.*ENOENT.*\)$/);
+  });
+
+  test('--json carries the contract keys and the real values', async () => {
+    const id = await run(['sh', '-c', 'exit 4'], ['--name', 'j4']);
+    await waitEnded(d, id);
+    const job = jsonOf<JobInfo>(await d.cli(['status', String(id), '--json']));
+    for (const key of REQUIRED_KEYS) assert.ok(key in job, `status --json has ${key}`);
+    assert.equal(job.id, id);
+    assert.equal(job.name, 'j4');
+    assert.equal(job.state, 'exited');
+    assert.equal(job.exitCode, 4);
+    assert.equal(job.signal, null);
+    assert.equal(job.oomKilled, false);
+    assert.deepEqual(job.argv, ['sh', '-c', 'exit 4']);
+    assert.equal(job.cwd, process.cwd());
+    assert.deepEqual(job.limits, {});
+    assert.ok(Date.parse(job.startedAt as string) <= Date.parse(job.endedAt as string));
+    assert.equal(typeof job.usage.cpuUsec, 'number');
+    assert.equal(typeof job.owner, 'string');
+  });
+
+  test('", out of memory" when the OOM killer fired', async (t) => {
+    const info = jsonOf<{ daemon: DaemonInfo }>(await d.cli(['info', '--json']));
+    if (!info.daemon.limits.memory.enforceable) return t.skip(`memory limits not enforceable here: ${info.daemon.limits.memory.reason}`);
+    const r = await d.cli(['run', '--memory', '32M', '--', 'sh', '-c', 'head -c 400000000 /dev/zero | tail -n 1']);
+    assertExit(r, 0, 'run --memory 32M');
+    const id = Number(r.stdout);
+    const wait = await d.cli(['wait', String(id)], { timeoutMs: 60_000 });
+    assertExit(wait, 137, 'wait on the OOM-killed job');
+    const text = await statusLine(id);
+    assert.match(text, /^(exited \(code 137\)|exited \(signal SIGKILL\)), out of memory$/);
+    const job = jsonOf<JobInfo>(await d.cli(['status', String(id), '--json']));
+    assert.equal(job.oomKilled, true);
+    assert.equal(job.limits.memory, 32 * 1024 * 1024);
+  });
+});
+
+describe('stop and wait', () => {
+  test('stop --grace: SIGTERM first, kill after the grace period', async () => {
+    const id = await run(['sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done']);
+    const started = Date.now();
+    const r = await d.cli(['stop', String(id), '--grace', '1s', '--json']);
+    const took = Date.now() - started;
+    const job = jsonOf<JobInfo>(r);
+    assert.equal(job.state, 'stopped');
+    assert.equal(job.signal, 'SIGKILL');
+    assert.ok(took >= 1000, `the grace period was honoured (${took} ms)`);
+    assert.ok(took < 8000, `the kill came soon after the grace period (${took} ms)`);
+    assert.ok(job.pid !== null && !isAlive(job.pid), 'nothing of the job is left');
+  });
+
+  test('a job that exits on SIGTERM is stopped with its own code', async () => {
+    const id = await run(['sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done']);
+    // The trap must be installed before the stop: wait for the loop's sleep child.
+    await pollUntil('the job to run its loop', async () => jsonOf<JobInfo>(await d.cli(['status', String(id), '--json'])).usage.pids >= 2, 5000, 50);
+    const r = await d.cli(['stop', String(id), '--grace', '10s']);
+    assertExit(r, 0);
+    assert.equal(r.stdout, `job ${id} stopped (code 7)\n`);
+  });
+
+  test('stop of a job that is not running is an error', async () => {
+    const id = await run(['true']);
+    await waitEnded(d, id);
+    const r = await d.cli(['stop', String(id)]);
+    assertExit(r, 1);
+    assert.match(r.stderr, new RegExp(`^jobctl: job ${id} is not running \\(it is exited\\)`));
+  });
+
+  test('wait exits with the job status: code, 128 + signal, 1 for a failed start', async () => {
+    const code = await run(['sh', '-c', 'sleep 0.2; exit 9']);
+    assertExit(await d.cli(['wait', String(code)]), 9, 'exit 9');
+    const killed = await run(['sh', '-c', 'kill -INT $$']);
+    assertExit(await d.cli(['wait', String(killed)]), 130, 'SIGINT');
+    const zero = await run(['true']);
+    const w = await d.cli(['wait', String(zero), '--json']);
+    assert.equal(jsonOf<JobInfo>(w).exitCode, 0);
+    const failed = Number((await d.cli(['run', '--', '/nonexistent/command'])).stdout);
+    assertExit(await d.cli(['wait', String(failed)]), 1, 'failed job');
+  });
+});
+
+describe('ps', () => {
+  test('a table of jobs, newest first; --json an array of status objects', async () => {
+    const a = await run(['sh', '-c', 'exit 0'], ['--name', 'ps-first']);
+    const b = await run(['sleep', '600'], ['--name', 'ps-second']);
+    const r = await d.cli(['ps']);
+    assertExit(r, 0);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.match(lines[0] as string, /^ID\s+STATUS\s+OWNER\s+RUNTIME\s+CPU\s+MEMORY\s+NAME\/COMMAND$/);
+    const rowB = lines.findIndex((l) => l.startsWith(`${b} `));
+    const rowA = lines.findIndex((l) => l.startsWith(`${a} `));
+    assert.ok(rowB > 0 && rowA > rowB, 'newest first');
+    assert.match(lines[rowB] as string, /\brunning\b.*ps-second$/);
+
+    const jobs = jsonOf<JobInfo[]>(await d.cli(['ps', '--json']));
+    assert.ok(Array.isArray(jobs));
+    for (const job of jobs) for (const key of REQUIRED_KEYS) assert.ok(key in job, `ps --json entries have ${key}`);
+    const ids = jobs.map((j) => j.id);
+    assert.deepEqual(ids, [...ids].sort((x, y) => y - x), 'newest first');
+    assert.ok(ids.includes(a) && ids.includes(b));
+
+    const running = jsonOf<JobInfo[]>(await d.cli(['ps', '--state', 'running', '--json']));
+    assert.ok(running.length > 0 && running.every((j) => j.state === 'running'));
+    assert.ok(running.some((j) => j.id === b) && !running.some((j) => j.id === a));
+    const both = jsonOf<JobInfo[]>(await d.cli(['ps', '--state', 'running', 'exited', '--json']));
+    assert.ok(both.some((j) => j.id === a) && both.some((j) => j.id === b));
+    assertExit(await d.cli(['stop', String(b), '--grace', '0']), 0);
+  });
+
+  test('--all adds the jobs of other users; without it only your own', async () => {
+    const r = await d.cli(['--identity', alice, 'run', '--', 'true']);
+    assertExit(r, 0);
+    const aliceJob = Number(r.stdout);
+    const mine = jsonOf<JobInfo[]>(await d.cli(['ps', '--json']));
+    assert.ok(!mine.some((j) => j.id === aliceJob), 'the admin sees only its own jobs without --all');
+    const all = jsonOf<JobInfo[]>(await d.cli(['ps', '--all', '--json']));
+    assert.equal(all.find((j) => j.id === aliceJob)?.owner, 'alice');
+    const table = await d.cli(['ps', '--all']);
+    assert.match(table.stdout, new RegExp(`^${aliceJob}\\s.*\\balice\\b`, 'm'));
+  });
+
+  test('a long failure reason does not blow the table up', async () => {
+    const long = `/nonexistent/${'x'.repeat(200)}`;
+    await d.cli(['run', '--', long]);
+    const r = await d.cli(['ps']);
+    assertExit(r, 0);
+    const header = r.stdout.split('\n')[0] as string;
+    assert.ok(header.length < 160, `the header stays readable (${header.length} columns): ${header}`);
+  });
+});
+
+describe('logs', () => {
+  test('raw bytes: stdout to stdout, stderr to stderr', async () => {
+    const id = await run(['sh', '-c', 'printf "a\\nb"; printf "E\\n" >&2; printf "\\nc\\n"']);
+    await waitEnded(d, id);
+    const r = await d.cli(['logs', String(id)]);
+    assertExit(r, 0);
+    assert.equal(r.stdout, 'a\nb\nc\n');
+    assert.equal(r.stderr, 'E\n');
+    const out = await d.cli(['logs', String(id), '--stream', 'stdout']);
+    assert.equal(out.stdout, 'a\nb\nc\n');
+    assert.equal(out.stderr, '');
+    const err = await d.cli(['logs', String(id), '--stream', 'stderr']);
+    assert.equal(err.stdout, '');
+    assert.equal(err.stderr, 'E\n');
+  });
+});
+
+describe('certs', () => {
+  test('issue writes an identity, list shows it, revoke revokes it', async (t) => {
+    const dir = join(tempDir(t), 'carol');
+    const r = await d.cli(['certs', 'issue', '--user', 'carol', '--role', 'viewer', '--out', dir, '--json']);
+    const issued = jsonOf<{ serial: string; notAfter: string; dir: string }>(r);
+    assert.equal(issued.dir, dir);
+    assert.deepEqual(readdirSync(dir).sort(), ['ca.crt', 'client.crt', 'client.key']);
+    assert.equal(statSync(join(dir, 'client.key')).mode & 0o777, 0o600);
+
+    const whoami = jsonOf<{ session: SessionInfo }>(await d.cli(['--identity', dir, 'info', '--json']));
+    assert.deepEqual([whoami.session.user, whoami.session.role], ['carol', 'viewer']);
+
+    const list = await d.cli(['certs', 'list']);
+    assertExit(list, 0);
+    assert.match(list.stdout, /^SERIAL\s+USER\s+ROLE\s+NOT AFTER\s+REVOKED$/m);
+    assert.match(list.stdout, new RegExp(`^${issued.serial}\\s+carol\\s+viewer\\s+\\S+\\s+-$`, 'm'));
+
+    const revoke = await d.cli(['certs', 'revoke', '--serial', issued.serial]);
+    assertExit(revoke, 0);
+    assert.equal(revoke.stdout, `revoked ${issued.serial}\n`);
+    const certs = jsonOf<CertInfo[]>(await d.cli(['certs', 'list', '--json']));
+    const carol = certs.find((c) => c.serial === issued.serial);
+    assert.equal(carol?.user, 'carol');
+    assert.ok(carol?.revokedAt, 'revokedAt is set');
+    assertExit(await d.cli(['--identity', dir, 'ps']), 1, 'a revoked identity');
+
+    const none = await d.cli(['certs', 'revoke', '--user', 'nobody-here']);
+    assertExit(none, 1);
+    assert.match(none.stderr, /no certificate was issued to user "nobody-here"/);
+  });
+
+  test('issue into a directory that already holds an identity changes nothing', async () => {
+    const before = jsonOf<CertInfo[]>(await d.cli(['certs', 'list', '--json'])).length;
+    const r = await d.cli(['certs', 'issue', '--user', 'alice', '--role', 'user', '--out', alice]);
+    assertExit(r, 1);
+    assert.match(r.stderr, /already holds an identity/);
+    const later = jsonOf<CertInfo[]>(await d.cli(['certs', 'list', '--json'])).length;
+    assert.equal(later, before, 'no certificate was issued whose key nobody has');
+  });
+
+  test('usage mistakes exit 2', async () => {
+    assertExit(await d.cli(['certs', 'issue', '--user', 'dave', '--role', 'boss', '--out', '/tmp/never']), 2, 'bad role');
+    assertExit(await d.cli(['certs', 'frobnicate']), 2, 'bad action');
+    assertExit(await d.cli(['certs', 'issue', '--user', 'dave', '--role', 'user']), 2, 'missing --out');
+    assertExit(await d.cli(['certs', 'issue', '--role', 'user', '--out', '/tmp/never']), 2, 'missing --user');
+    assert.equal(existsSync('/tmp/never'), false);
+  });
+});
+
+describe('info and audit', () => {
+  test('info names versions, the endpoint, the caller and the limits', async () => {
+    const r = await d.cli(['info']);
+    assertExit(r, 0);
+    assert.match(r.stdout, /^client\s+jobctl \S+ \(node v\d+.*protocol v1\)$/m);
+    assert.ok(r.stdout.includes(`at ${d.endpoint}`), r.stdout);
+    assert.match(r.stdout, /^you\s+\S+ \(role admin\)$/m);
+    assert.match(r.stdout, /^limits:$/m);
+    for (const name of ['cpu', 'memory', 'pids', 'ioRead', 'ioWrite']) assert.match(r.stdout, new RegExp(`^  ${name}\\s+(enforceable|not enforceable)`, 'm'));
+    const info = jsonOf<{ client: { protocolVersion: number }; session: SessionInfo; daemon: DaemonInfo }>(await d.cli(['info', '--json']));
+    assert.equal(info.daemon.endpoint, d.endpoint);
+    assert.equal(info.daemon.pid, d.pid);
+    assert.equal(info.daemon.paths.home, d.home);
+    assert.deepEqual(info.daemon.protocolVersions, [1]);
+    assert.equal(info.client.protocolVersion, 1);
+    assert.equal(info.session.role, 'admin');
+  });
+
+  test('audit lists state-changing calls: who, what, when', async () => {
+    const since = Date.now() - 1000;
+    const id = await run(['sleep', '600']);
+    assertExit(await d.cli(['stop', String(id), '--grace', '0']), 0);
+    const table = await d.cli(['audit']);
+    assertExit(table, 0);
+    assert.match(table.stdout, /^TIME\s+USER\s+ROLE\s+METHOD\s+TARGET\s+RESULT$/m);
+    assert.match(table.stdout, new RegExp(`\\sjob\\.stop\\s+job ${id}\\s+ok$`, 'm'));
+    const entries = jsonOf<AuditEntry[]>(await d.cli(['audit', '--json', '--limit', '500']));
+    const stop = entries.find((e) => e.method === 'job.stop' && e.target === `job ${id}`);
+    const start = entries.find((e) => e.method === 'job.start' && e.target === `job ${id}`);
+    for (const e of [stop, start]) {
+      assert.ok(e, `audit has job.start and job.stop of job ${id}`);
+      assert.equal(e.role, 'admin');
+      assert.equal(e.ok, true);
+      assert.ok(Date.parse(e.time) >= since && Date.parse(e.time) <= Date.now());
+    }
+    const denied = await d.cli(['--identity', alice, 'audit']);
+    assertExit(denied, 1);
+    assert.match(denied.stderr, /alice \(role user\) may not call audit\.list/);
+  });
+});
+
+describe('exit statuses', () => {
+  test('usage errors exit 2 with a message on stderr', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['ps', '--bogus'], /Unknown argument: bogus/],
+      [['run', '--memory', 'lots', '--', 'true'], /invalid --memory "lots"/],
+      [['run', '--cpu', 'many', '--', 'true'], /invalid --cpu "many"/],
+      [['run', '--memory', '1', '--', 'true'], /memory/],
+      [['logs', '1', '--tail', '-1'], /invalid --tail -1/],
+      [['logs', '1', '--tail', 'lots'], /--tail/],
+      [['logs', '1', '--stream', 'stdin'], /stream/],
+      [['status', 'abc'], /invalid ID "abc"/],
+      [['stop', '1', '--grace', 'forever'], /invalid --grace "forever"/],
+      [['ps', '--state', 'sleeping'], /state/],
+      [['run'], /a command to run/],
+      [['run', '--env', '=x', '--', 'true'], /--env/],
+      [[], /name a command/],
+      [['frobnicate'], /Unknown argument|Unknown command/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await d.cli(args);
+      assertExit(r, 2, args.join(' '));
+      assert.match(r.stderr, message, args.join(' '));
+      assert.equal(r.stdout, '', `${args.join(' ')} prints nothing on stdout`);
+    }
+  });
+
+  test('an unknown job id is an error (1) naming the id', async () => {
+    for (const cmd of [['status'], ['stop'], ['wait'], ['logs'], ['logs', '-f']]) {
+      const r = await d.cli([...cmd, '999999']);
+      assertExit(r, 1, cmd.join(' '));
+      assert.equal(r.stderr, 'jobctl: no job with id 999999\n', cmd.join(' '));
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  test('no daemon reachable: exit 1 and say so', async (t) => {
+    const home = tempDir(t);
+    const r = await runJobctl(['--home', home, '--no-autostart', 'ps']);
+    assertExit(r, 1);
+    assert.match(r.stderr, /^jobctl: no jobctl daemon is running for /);
+  });
+});
+
+describe('colour', () => {
+  const script = spawnSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).stdout.trim();
+  const ESC = '\u001b[';
+  const env = (extra: Record<string, string>) => {
+    const e: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm', JOBCTL_NO_AUTOSTART: '1' };
+    delete e.NO_COLOR;
+    return { ...e, ...extra };
+  };
+
+  test('never when stdout is not a terminal, even without NO_COLOR', async () => {
+    for (const args of [['ps', '--all'], ['info']]) {
+      const r = spawnSync(process.execPath, [JOBCTL, '--home', d.home, ...args], { env: env({}), encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(!r.stdout.includes(ESC) && !r.stderr.includes(ESC), `${args.join(' ')}: no escape sequences in a pipe`);
+    }
+  });
+
+  test('on a terminal, unless NO_COLOR is set', async (t) => {
+    if (!script) return t.skip('script(1) is not installed: no pseudo-terminal to test with');
+    const onTty = (extra: Record<string, string>) =>
+      spawnSync(script, ['-qec', `${process.execPath} ${JOBCTL} --home ${d.home} ps --all`, '/dev/null'], { env: env(extra), encoding: 'utf8' });
+    const coloured = onTty({});
+    assert.equal(coloured.status, 0, coloured.stdout);
+    assert.ok(coloured.stdout.includes(ESC), 'a terminal gets colour (so the next check can fail)');
+    const plain = onTty({ NO_COLOR: '1' });
+    assert.equal(plain.status, 0, plain.stdout);
+    assert.match(plain.stdout, /ID\s+STATUS/);
+    assert.ok(!plain.stdout.includes(ESC), 'NO_COLOR=1 turns colour off on a terminal');
+  });
+});
