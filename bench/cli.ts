@@ -1,9 +1,9 @@
 // CLI wall time against a warm daemon holding ~50 jobs: `jobctl ps` and `jobctl status ID` as a ratio
 // to `node -e 0` (the floor of any Node CLI) measured in the same run, interleaved; and the wall time
-// of `jobctl run -- true` (submit → job running → id printed).
+// of `jobctl run -- true` (submit → job running → id printed). `jobctl --version` (no daemon
+// contact) is measured too, to split a command's time between loading the CLI and talking to the daemon.
 //   node build/bench/cli.js [--quick] [--out FILE]
 import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
-import { daemonInstance, removeInstanceLeftovers } from './lib/cgroups.ts';
 import { startDaemon, timed } from './lib/daemon.ts';
 import { fmt, median, percentile } from './lib/stats.ts';
 
@@ -41,13 +41,15 @@ async function main(): Promise<void> {
     const base: number[] = [];
     const psMs: number[] = [];
     const statusMs: number[] = [];
-    progress(`node -e 0, jobctl ps, jobctl status ${lastId}: ${runs} rounds, interleaved`);
+    const versionMs: number[] = [];
+    progress(`node -e 0, jobctl ps, jobctl status ${lastId}, jobctl --version: ${runs} rounds, interleaved`);
     for (let i = 0; i < runs; i++) {
       const b = await timed(process.execPath, nodeArgs);
       if (b.code !== 0) throw new Error(`node -e 0 exited with ${b.code}`);
       base.push(b.ms);
       psMs.push((await daemon.cli(['ps'])).ms);
       statusMs.push((await daemon.cli(['status', lastId])).ms);
+      versionMs.push((await daemon.cli(['--version'])).ms);
     }
     const baseline = { name: 'node -e 0', value: median(base) };
     const spread = (xs: number[]): string => `median of ${xs.length}; p10 ${fmt(percentile(xs, 10))} ms, p90 ${fmt(percentile(xs, 90))} ms`;
@@ -55,11 +57,12 @@ async function main(): Promise<void> {
       figure({ bench: 'cli', name: `jobctl ps (${listed} jobs listed)`, value: median(psMs), unit: 'ms', baseline, target: { on: 'ratio', op: '<=', limit: 1.6 }, note: spread(psMs) }),
       figure({ bench: 'cli', name: 'jobctl status ID', value: median(statusMs), unit: 'ms', baseline, target: { on: 'ratio', op: '<=', limit: 1.6 }, note: spread(statusMs) }),
       figure({ bench: 'cli', name: 'jobctl run -- true (submit → running)', value: median(runMs), unit: 'ms', baseline, note: spread(runMs) }),
+      // No daemon contact: node start + loading the bundle + yargs; ps minus this is connect + TLS + call.
+      figure({ bench: 'cli', name: 'breakdown: jobctl --version (no daemon contact)', value: median(versionMs), unit: 'ms', baseline, note: spread(versionMs) }),
     );
     report('cli', figures, [`node -e 0: ${spread(base)}`, ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`)]);
   } finally {
     await daemon.stop();
-    removeInstanceLeftovers(daemonInstance(daemon.home));
   }
 }
 

@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
 import { startDaemon } from './lib/daemon.ts';
-import { daemonInstance, removeInstanceLeftovers } from './lib/cgroups.ts';
 import { JOB_ENV, openRig } from './lib/rig.ts';
 import { fmt, percentile } from './lib/stats.ts';
 
@@ -108,7 +107,6 @@ async function viaDaemon(lines: number): Promise<number[]> {
     });
   } finally {
     await daemon.stop();
-    removeInstanceLeftovers(daemonInstance(daemon.home));
   }
 }
 

@@ -2,10 +2,11 @@
 // redirected to a file, measured in the same run; plus the supervisor's peak RSS. Each supervised run
 // happens in a worker process of its own (this file with --worker) so that its RSS is the
 // supervisor's alone and every run starts from an empty database.
-//   node build/bench/ingest.js [--quick] [--breakdown] [--out FILE]
+//   node build/bench/ingest.js [--quick] [--breakdown] [--pragma P]… [--out FILE]
 // --breakdown adds two runs that split the cost: the same job with a log store that only counts
 // (pipe → JobProcess capture alone), and the store alone (the same bytes appended to a LogWriter
-// in 64 KiB pieces, no job).
+// in 64 KiB pieces, no job). --pragma (repeatable) is for what-if experiments on the store's SQLite
+// settings, e.g. --pragma wal_autocheckpoint=8192; the figures then are NOT jobctl's own.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,8 +83,8 @@ function countingLogs(real: LogStore): LogStore {
 const counted = new Map<number, { bytes: number; seq: number }>();
 
 /** Worker side: one run of `mode` moving `bytes`, with a log cap above it; prints a WorkerResult. */
-async function worker(mode: Mode, bytes: number): Promise<void> {
-  const rig = openRig({ store: { logCapBytes: 2 * bytes + 64 * MIB }, ...(mode === 'capture' ? { wrapLogs: countingLogs } : {}) });
+async function worker(mode: Mode, bytes: number, pragmas: string[]): Promise<void> {
+  const rig = openRig({ store: { logCapBytes: 2 * bytes + 64 * MIB }, pragmas, ...(mode === 'capture' ? { wrapLogs: countingLogs } : {}) });
   try {
     let sampledPeak = 0;
     const sampler = setInterval(() => {
@@ -150,7 +151,8 @@ async function worker(mode: Mode, bytes: number): Promise<void> {
 /** Runs a worker in its own process; resolves with its result. */
 function runWorker(mode: Mode, bytes: number): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, '--worker', mode, String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pragmaArgs = pragmas().flatMap((p) => ['--pragma', p]);
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, '--worker', mode, String(bytes), ...pragmaArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('error', reject);
@@ -165,6 +167,11 @@ function runWorker(mode: Mode, bytes: number): Promise<WorkerResult> {
       }
     });
   });
+}
+
+/** The --pragma values given (what-if experiments). */
+function pragmas(): string[] {
+  return process.argv.flatMap((a, i) => (process.argv[i - 1] === '--pragma' ? [a] : []));
 }
 
 /** Baseline: the same command with stdout redirected to a file by the shell; ms until it exited. */
@@ -226,6 +233,7 @@ async function main(): Promise<void> {
     }),
   ];
   const notes = [
+    ...(pragmas().length > 0 ? [`WHAT-IF: SQLite pragmas ${pragmas().join(', ')} applied to the store — these are not jobctl's settings`] : []),
     `a MiB is 2^20 bytes (the 200 MB target is read as 200 MiB; 200 × 10^6 bytes is 191 MiB)`,
     `supervisor CPU during the job: user ${fmt(med(job, (w) => w.cpuUserMs))} ms, system ${fmt(med(job, (w) => w.cpuSystemMs))} ms, wall ${fmt(med(job, (w) => w.ms))} ms; ${fmt(med(job, (w) => w.chunks))} chunks stored (${fmt(bytes / med(job, (w) => w.chunks) / 1024)} KiB on average)`,
   ];
@@ -239,12 +247,13 @@ async function main(): Promise<void> {
       notes.push(`${label}: CPU user ${fmt(med(rs, (w) => w.cpuUserMs))} ms, system ${fmt(med(rs, (w) => w.cpuSystemMs))} ms, wall ${fmt(med(rs, (w) => w.ms))} ms`);
     }
   }
+  if (pragmas().length > 0) for (const f of figures) f.name = `what-if ${pragmas().join(',')}: ${f.name}`;
   report('ingest', figures, [...notes, ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`)]);
 }
 
 if (process.argv.includes('--worker')) {
   const i = process.argv.indexOf('--worker');
-  await worker(process.argv[i + 1] as Mode, Number(process.argv[i + 2]));
+  await worker(process.argv[i + 1] as Mode, Number(process.argv[i + 2]), pragmas());
 } else {
   await main();
 }

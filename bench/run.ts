@@ -49,7 +49,7 @@ async function main(): Promise<number> {
         failed.push(name);
         process.stderr.write(`${(err as Error).message}\n`);
       }
-      process.stdout.write(`  (${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+      process.stdout.write(`  (${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s; load average now ${load()})\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { trampolineCommand } from '../src/jobs/trampoline.ts';
 import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
+import type { JobCgroup } from '../src/cgroup/index.ts';
 import type { Limits } from '../src/rpc/model.ts';
 import { JOB_ENV, openRig, type Rig } from './lib/rig.ts';
 import { fmt, median, nowMs, percentile } from './lib/stats.ts';
@@ -35,7 +36,7 @@ function spawnClosed(file: string, args: string[], options: SpawnOptions): Promi
     const child = spawn(file, args, options);
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited with ${code}`))));
-    for (const s of child.stdio) s?.resume();
+    for (const s of child.stdio) if (s && "resume" in s) s.resume();
   });
 }
 
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   const rig = openRig();
   if (!rig.cgroups) throw new Error('this host has no usable cgroups: the start-rate benchmark measures the cgroup path');
   const figures: Figure[] = [];
+  const extraNotes: string[] = [];
   try {
     const base = () => plainSpawn(rig.dir);
     const sup = () => supervised(rig);
@@ -116,32 +118,64 @@ async function main(): Promise<void> {
         }),
       );
     }
-    if (process.argv.includes('--breakdown')) figures.push(...(await breakdown(rig)));
+    if (process.argv.includes('--breakdown')) {
+      const b = await breakdown(rig);
+      figures.push(...b.figures);
+      extraNotes.push(...b.notes);
+    }
   } finally {
     await rig.close();
   }
   report('start-rate', figures, [
     `command ${COMMAND}; supervised jobs run with limits memory=256MiB pids=64 (${rig.cgroups.capabilities.layout} cgroup layout, kill method ${rig.cgroups.capabilities.killMethod})`,
     ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`),
+    ...extraNotes,
   ]);
+}
+
+/** Step timings collected while `recording` is true: label → ms of each call. */
+const steps = new Map<string, number[]>();
+let recording = false;
+
+/** Replaces obj[name] on the instance by a wrapper that times each call (to settlement for promises). */
+function timeCalls<T extends object>(obj: T, name: keyof T & string, label: string, after?: (result: unknown) => void): void {
+  const original = (obj[name] as (...args: unknown[]) => unknown).bind(obj);
+  const record = (t0: number): void => {
+    if (recording) (steps.get(label) ?? steps.set(label, []).get(label))?.push(nowMs() - t0);
+  };
+  (obj as Record<string, unknown>)[name] = (...args: unknown[]): unknown => {
+    const t0 = nowMs();
+    const result = original(...args);
+    if (result instanceof Promise) return result.finally(() => record(t0));
+    record(t0);
+    after?.(result);
+    return result;
+  };
 }
 
 /**
  * Median lifecycle (ms, sequential) of each step from plain spawn to the full supervised job, one
- * job of each variant in turn so that all see the same host.
+ * job of each variant in turn so that all see the same host; the CPU time this process spends per
+ * lifecycle; and, for the full variant, the median time of each store and cgroup call.
  */
-async function breakdown(rig: Rig): Promise<Figure[]> {
+async function breakdown(rig: Rig): Promise<{ figures: Figure[]; notes: string[] }> {
   const cgroups = rig.cgroups;
-  if (!cgroups) return [];
+  if (!cgroups) return { figures: [], notes: [] };
   const plain = openRig({ withCgroups: false });
   // A job cgroup made once and joined by every run of the "joins" variant (it is empty between runs).
   const fixed = cgroups.createJob('job-breakdown', LIMITS, rig.dir);
+  for (const m of ['insert', 'markStarted', 'markFinished', 'get'] as const) timeCalls(rig.store.jobs, m, `store jobs.${m}`);
+  timeCalls(cgroups, 'createJob', 'cgroup createJob (mkdir + limits)', (cg) => {
+    if (!cg) return;
+    for (const m of ['killAll', 'stats', 'remove'] as const) timeCalls(cg as JobCgroup, m, `cgroup ${m}`);
+  });
   try {
     const opts: SpawnOptions = { cwd: rig.dir, env: JOB_ENV, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true };
     const viaTrampoline = (files: string[]) => {
       const t = trampolineCommand(files, [COMMAND]);
       return () => spawnClosed(t.file, t.args, opts);
     };
+    const full = 'supervisor, cgroups, memory+pids limits';
     const variants: Array<[string, () => Promise<void>]> = [
       ['plain spawn (2 pipes)', () => plainSpawn(rig.dir)],
       ['spawn detached, 3 pipes (as JobProcess)', () => spawnClosed(COMMAND, [], opts)],
@@ -149,29 +183,40 @@ async function breakdown(rig: Rig): Promise<Figure[]> {
       [`trampoline joining ${fixed?.procsFiles.length ?? 0} existing cgroups`, viaTrampoline(fixed?.procsFiles ?? [])],
       ['supervisor, no cgroups (process group)', () => supervised(plain, {})],
       ['supervisor, cgroups, no limits', () => supervised(rig, {})],
-      ['supervisor, cgroups, memory+pids limits', () => supervised(rig)],
+      [full, () => supervised(rig)],
     ];
     const samples = variants.map((): number[] => []);
+    const cpu = variants.map((): number[] => []);
     const n = quick ? 60 : 200;
     progress(`breakdown: ${n} lifecycles of each of ${variants.length} variants`);
     for (let i = 0; i < n + 10; i++) {
-      for (const [v, [, run]] of variants.entries()) {
+      for (const [v, [name, run]] of variants.entries()) {
+        recording = i >= 10 && name === full;
+        const c0 = process.cpuUsage();
         const t0 = nowMs();
         await run();
-        if (i >= 10) samples[v]?.push(nowMs() - t0);
+        const ms = nowMs() - t0;
+        const c = process.cpuUsage(c0);
+        recording = false;
+        if (i >= 10) {
+          samples[v]?.push(ms);
+          cpu[v]?.push((c.user + c.system) / 1000);
+        }
       }
     }
     const base = median(samples[0] ?? []);
-    return variants.map(([name], v) =>
+    const figures = variants.map(([name], v) =>
       figure({
         bench: 'start-rate',
         name: `breakdown: ${name}`,
         value: median(samples[v] ?? []),
         unit: 'ms',
         baseline: { name: 'plain spawn', value: base },
-        note: `p90 ${fmt(percentile(samples[v] ?? [], 90))} ms`,
+        note: `p90 ${fmt(percentile(samples[v] ?? [], 90))} ms; CPU of this process per lifecycle ${fmt(median(cpu[v] ?? []))} ms`,
       }),
     );
+    const stepText = [...steps].map(([label, xs]) => `${label} ${fmt(median(xs))} ms`).join(', ');
+    return { figures, notes: [`calls during "${full}" (median per call): ${stepText}`] };
   } finally {
     await fixed?.remove();
     await plain.close();

@@ -67,12 +67,15 @@ async function withLock(fn) {
       break;
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
-      const holder = Number(readFileSync(lock, 'utf8'));
-      let alive = false;
+      // Alive unless its pid is readable and gone (an empty file is a lock being written right now).
+      let holder = 0;
+      let alive = true;
       try {
-        process.kill(holder, 0);
-        alive = holder > 0;
-      } catch {}
+        holder = Number(readFileSync(lock, 'utf8'));
+        if (holder > 0) process.kill(holder, 0);
+      } catch (e) {
+        alive = e.code !== 'ESRCH' && e.code !== 'ENOENT';
+      }
       if (!alive) rmSync(lock, { force: true });
       else if (Date.now() > deadline) throw new Error(`another build (pid ${holder}) holds ${lock}`);
       else await new Promise((r) => setTimeout(r, 500));
@@ -117,7 +120,7 @@ function assertHeadersSafe(version) {
   }
 }
 
-/** Step 2: better-sqlite3's addon for the Node 24 ABI, compiled against the runtime's headers. */
+/** Step 2: better-sqlite3's addon for the Node 24 ABI, compiled against the pinned headers. */
 function ensureAddon(versions) {
   const source = join(root, 'node_modules', 'better-sqlite3');
   const bsVersion = readJson(join(source, 'package.json')).version;
@@ -180,10 +183,11 @@ async function buildExecutable(versions, addon) {
   const temp = `${OUTPUT}.${process.pid}.tmp`;
   copyFileSync(NODE24, temp);
   chmodSync(temp, 0o755);
-  // Symbols are not needed to run (94 → 82 MiB); skipped where binutils is missing.
+  // Symbols are not needed to run (Node 24.21: 121 → 103 MiB); skipped where binutils is missing.
   if (spawnSync('strip', ['--version']).status === 0) run('strip', [temp], { quiet: true });
-  const { inject } = require('postject');
-  await inject(temp, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+  // In a child process: its ELF library prints harmless "Can't find string offset for section name
+  // '.note…'" warnings for Node's binary, shown only if the injection fails.
+  run(process.execPath, [require.resolve('postject/dist/cli.js'), temp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { quiet: true });
   const version = run(temp, ['--version'], { quiet: true, env: { PATH: '/usr/bin:/bin' } }).trim();
   renameSync(temp, OUTPUT);
   writeFileSync(keyFile, JSON.stringify({ key, size: statSync(OUTPUT).size }));

@@ -14,6 +14,7 @@ import { runCommand } from './cli/commands/run.ts';
 import { serviceCommand } from './cli/commands/service.ts';
 import { statusCommand } from './cli/commands/status.ts';
 import { stopCommand } from './cli/commands/stop.ts';
+import { topCommand } from './cli/commands/top.ts';
 import { waitCommand } from './cli/commands/wait.ts';
 
 /** A usage mistake (exit status 2), as opposed to a failure (1). */
@@ -26,7 +27,7 @@ interface CommandSpec {
   handler: (args: never) => Promise<number>;
 }
 
-const COMMANDS: CommandSpec[] = [runCommand, psCommand, statusCommand, stopCommand, waitCommand, logsCommand, certsCommand, infoCommand, auditCommand, daemonCommand, serviceCommand, completionCommand] as unknown as CommandSpec[];
+const COMMANDS: CommandSpec[] = [runCommand, psCommand, statusCommand, stopCommand, waitCommand, logsCommand, topCommand, certsCommand, infoCommand, auditCommand, daemonCommand, serviceCommand, completionCommand] as unknown as CommandSpec[];
 
 async function main(argv: string[]): Promise<number> {
   let status = 0;

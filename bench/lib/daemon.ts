@@ -5,8 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonInstance, removeInstanceLeftovers } from './cgroups.ts';
 import { tempDir } from './rig.ts';
-import { nowMs, sleep } from './stats.ts';
+import { nowMs, onInterrupt, sleep } from './stats.ts';
 
 /** The repository root: the nearest directory above this bundle holding package.json and bin/jobctl. */
 export const REPO = ((): string => {
@@ -59,7 +60,7 @@ export interface BenchDaemon {
   env: NodeJS.ProcessEnv;
   /** Runs `jobctl ARGS` against this daemon and measures it; throws on a non-zero status. */
   cli(args: string[]): Promise<Finished>;
-  /** SIGTERM, wait for the exit (SIGKILL after 15 s), remove the home. */
+  /** SIGTERM, wait for the exit (SIGKILL after 15 s), remove the home and any cgroup directory the daemon left. */
   stop(): Promise<void>;
 }
 
@@ -71,13 +72,18 @@ export async function startDaemon(): Promise<BenchDaemon> {
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const env = { ...process.env, JOBCTL_NO_AUTOSTART: '1', NO_COLOR: '1' };
+  let unregister = (): void => undefined;
   const stop = async (): Promise<void> => {
+    unregister();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(timer);
     rmSync(home, { recursive: true, force: true });
+    // The daemon removes its cgroup subtree when it stops; anything it left is removed here.
+    removeInstanceLeftovers(daemonInstance(home));
   };
+  unregister = onInterrupt(stop);
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) {

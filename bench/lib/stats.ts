@@ -40,3 +40,24 @@ export function fmt(value: number, digits = 3): string {
   if (abs === 0) return '0';
   return Number(value.toPrecision(digits)).toString();
 }
+
+const cleanups = new Set<() => Promise<void> | void>();
+let signalled = false;
+
+/**
+ * Registers a cleanup to run if the benchmark is interrupted (SIGINT, SIGTERM) before it reaches its
+ * own `finally`; returns the function that unregisters it.
+ */
+export function onInterrupt(cleanup: () => Promise<void> | void): () => void {
+  if (cleanups.size === 0 && !signalled) {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        signalled = true;
+        process.stderr.write(`\n${sig}: cleaning up\n`);
+        void Promise.allSettled([...cleanups].map((c) => c())).then(() => process.exit(130));
+      });
+    }
+  }
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}

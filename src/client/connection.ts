@@ -101,10 +101,16 @@ export class Connection {
     if (this.closedError) return Promise.reject(this.closedError);
     // Checked here too so a CLI mistake is reported without a round trip (the daemon checks again).
     validateParams(method, params);
+    // Closing but not yet closed (the daemon's close frame is in): a send would be dropped silently.
+    if (this.ws.readyState !== WebSocket.OPEN) return Promise.reject(new JobctlError('UNAVAILABLE', 'connection to the daemon is closing'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.ws.send(JSON.stringify({ t: 'req', id, method, params }));
+      this.ws.send(JSON.stringify({ t: 'req', id, method, params }), (err) => {
+        if (!err || !this.pending.has(id)) return;
+        this.pending.delete(id);
+        reject(new JobctlError('UNAVAILABLE', `could not send ${method} to the daemon: ${err.message}`, { cause: err }));
+      });
     });
   }
 

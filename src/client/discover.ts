@@ -1,8 +1,8 @@
 // Finding the daemon: --endpoint and --identity reach any daemon; without them the client reads the
 // home's daemon.json and its local admin identity, and starts the daemon in the background if none
 // answers (unless autostart is off), waiting until it is ready.
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { readDaemonFile } from '../home/daemon-file.ts';
 import { homePaths } from '../home/paths.ts';
 import { readIdentity } from '../pki/index.ts';
@@ -39,32 +39,59 @@ export async function connectToDaemon(options: ConnectOptions): Promise<Connecti
   if (!options.autostart) {
     throw new JobctlError('UNAVAILABLE', `no jobctl daemon is running for ${options.home}; start one with "jobctl daemon --detach" (autostart is off: --no-autostart or JOBCTL_NO_AUTOSTART=1)`);
   }
-  startDaemon(options.home);
-  return waitForDaemon(options, options.startTimeoutMs ?? 20_000);
+  const started = spawnDaemon(options.home);
+  return waitForDaemon(options, options.startTimeoutMs ?? 20_000, started);
 }
 
-/** Starts the home's daemon detached, with its output in daemon.log. */
+/** Starts the home's daemon detached, with its output in daemon.log; returns its pid. */
 export function startDaemon(home: string): number {
+  return spawnDaemon(home).child.pid ?? -1;
+}
+
+/** The daemon process just started, and where its output begins in daemon.log. */
+interface Started {
+  child: ChildProcess;
+  logOffset: number;
+}
+
+function spawnDaemon(home: string): Started {
   const paths = homePaths(home);
   mkdirSync(home, { recursive: true, mode: 0o700 });
   const log = openSync(paths.daemonLog, 'a', 0o600);
   try {
+    const logOffset = fstatSync(log).size;
     const self = selfCommand();
     const child = spawn(self.file, [...self.args, 'daemon', '--home', home], { detached: true, stdio: ['ignore', log, log], env: { ...process.env, JOBCTL_DETACHED: '1' } });
+    child.on('error', () => undefined); // reported through the exit check below
     child.unref();
-    return child.pid ?? -1;
+    return { child, logOffset };
   } finally {
     closeSync(log);
   }
 }
 
-async function waitForDaemon(options: ConnectOptions, timeoutMs: number): Promise<Connection> {
+async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: Started): Promise<Connection> {
   const paths = homePaths(options.home);
   const deadline = Date.now() + timeoutMs;
+  let started = first;
+  let respawned = false;
   let last: unknown = null;
   let delay = 10;
   while (Date.now() < deadline) {
+    // The daemon we started died. If another one holds the home's lock (clients starting at the same
+    // time), wait for that one. If none does — ours lost the lock to a daemon that was shutting down,
+    // or it could not start at all — start once more, then say why it could not start.
     const info = readDaemonFile(paths.daemonJson);
+    const exited = started.child.exitCode !== null || started.child.signalCode !== null;
+    if (exited && !lockHolderAlive(paths.lock) && !(info && isAlive(info.pid))) {
+      if (!respawned) {
+        respawned = true;
+        started = spawnDaemon(options.home);
+        continue;
+      }
+      const why = startupError(paths.daemonLog, started.logOffset);
+      throw new JobctlError('UNAVAILABLE', `the jobctl daemon for ${options.home} could not start${why ? `: ${why}` : ` (exit status ${started.child.exitCode ?? started.child.signalCode})`}; see ${paths.daemonLog}`);
+    }
     if (info && isAlive(info.pid)) {
       try {
         return await Connection.open(info.endpoint, toPems(readIdentity(options.identity ?? paths.adminIdentity)));
@@ -81,6 +108,26 @@ async function waitForDaemon(options: ConnectOptions, timeoutMs: number): Promis
 
 function toPems(identity: { caPem: string; certPem: string; keyPem: string }) {
   return { caPem: identity.caPem, certPem: identity.certPem, keyPem: identity.keyPem };
+}
+
+/** True when the home's daemon lock names a live process (a daemon runs or is starting). */
+function lockHolderAlive(lockPath: string): boolean {
+  try {
+    const pid = Number(readFileSync(lockPath, 'utf8').trim().split(' ')[0]);
+    return pid > 0 && isAlive(pid);
+  } catch {
+    return false;
+  }
+}
+
+/** The last line the daemon wrote to its log since offset, without main's "jobctl: " prefix. */
+function startupError(logPath: string, offset: number): string {
+  try {
+    const lines = readFileSync(logPath).subarray(offset).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    return (lines.at(-1) ?? '').replace(/^jobctl: /, '').slice(0, 500);
+  } catch {
+    return '';
+  }
 }
 
 function isAlive(pid: number): boolean {

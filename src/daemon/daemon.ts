@@ -40,6 +40,8 @@ export interface RunningDaemon {
 }
 
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** At shutdown, how long log followers may take to receive the end of the stopped jobs' output. */
+const SHUTDOWN_DRAIN_MS = 2000;
 
 /** Starts a daemon for options.home; throws a coded error when it cannot (lock held, bad config, port in use). */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
@@ -122,8 +124,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           logger.info('shutting down: stopping running jobs', { running: supervisor.runningIds().length });
           removeDaemonFile(paths.daemonJson, process.pid);
           server.close();
-          for (const session of [...sessions]) session.close(1001, 'daemon shutting down');
+          // Jobs first, sessions after: a client waiting on a job (wait, run -f, logs -f) gets the
+          // job's end — its last output and its `stopped` result — not a dropped connection.
           await supervisor.shutdown();
+          await drainLogStreams(sessions, SHUTDOWN_DRAIN_MS);
+          const open = [...sessions];
+          for (const session of open) session.close(1001, 'daemon shutting down');
+          // Let the close handshakes finish, so clients read "shutting down" rather than a dropped link.
+          await Promise.race([Promise.all(open.map((s) => s.socketClosed)), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DRAIN_MS).unref())]);
           server.closeAllConnections?.();
           for (const cleanup of cleanups.reverse()) await cleanup();
           logger.info('daemon stopped');
@@ -132,6 +140,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   } catch (err) {
     for (const cleanup of cleanups.reverse()) await cleanup();
     throw err;
+  }
+}
+
+/** Resolves once no session streams logs any more (every job has ended, so followers finish), or after ms. */
+async function drainLogStreams(sessions: Set<Session>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && [...sessions].some((s) => s.isOpen() && s.streamsLogs())) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 

@@ -25,6 +25,8 @@ export interface SubscriptionHandle {
 export class Session {
   readonly caller: Caller;
   readonly serial: string;
+  /** Resolves once the socket has closed (after the close handshake, or when it dropped). */
+  readonly socketClosed: Promise<void>;
   private readonly ws: WebSocket;
   private readonly daemon: DaemonContext;
   private readonly subscriptions = new Map<number, SubscriptionHandle>();
@@ -38,6 +40,7 @@ export class Session {
     this.serial = serial;
     this.daemon = daemon;
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    this.socketClosed = new Promise((resolve) => ws.once('close', () => resolve()));
     ws.on('close', () => this.dispose());
     ws.on('error', () => this.dispose());
   }
@@ -64,6 +67,12 @@ export class Session {
       return;
     }
     this.ws.send(frame, { binary: true }, done);
+  }
+
+  /** True while a log subscription of this connection is still sending. */
+  streamsLogs(): boolean {
+    for (const sub of this.subscriptions.values()) if (sub.kind === 'logs') return true;
+    return false;
   }
 
   /** Registers a subscription and returns its number; BUSY past the per-connection limit. */

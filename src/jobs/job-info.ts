@@ -4,8 +4,15 @@ import type { JobRow } from '../store/index.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** The client view of a job; `live` carries current usage for a running job. */
-export function toJobInfo(row: JobRow, live?: Usage | null): JobInfo {
+/** What the open log writer of a running job knows ahead of its row (a full disk can keep the row from being updated). */
+export interface LiveLog {
+  storedBytes: number;
+  droppedBytes: number;
+  dropReason: string | null;
+}
+
+/** The client view of a job; `live` carries current usage for a running job, `liveLog` its writer's figures. */
+export function toJobInfo(row: JobRow, live?: Usage | null, liveLog?: LiveLog | null): JobInfo {
   const usage: Usage = live ?? {
     cpuUsec: row.cpuUsec ?? 0,
     memoryBytes: 0,
@@ -29,6 +36,8 @@ export function toJobInfo(row: JobRow, live?: Usage | null): JobInfo {
     startedAt: iso(row.startedAt),
     endedAt: iso(row.endedAt),
     usage,
-    log: { storedBytes: row.logStoredBytes, droppedBytes: row.logDroppedBytes, dropReason: row.logDropReason },
+    log: liveLog
+      ? { storedBytes: liveLog.storedBytes, droppedBytes: liveLog.droppedBytes, dropReason: liveLog.dropReason }
+      : { storedBytes: row.logStoredBytes, droppedBytes: row.logDroppedBytes, dropReason: row.logDropReason },
   };
 }

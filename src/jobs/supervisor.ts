@@ -4,7 +4,7 @@ import type { CgroupHost } from '../cgroup/index.ts';
 import { JobctlError, invalidArgument } from '../rpc/errors.ts';
 import type { JobInfo, JobSpec, JobState, Limits, Usage } from '../rpc/model.ts';
 import { LIMIT_NAMES } from '../rpc/model.ts';
-import type { JobRow, Store } from '../store/index.ts';
+import type { JobRow, LogWriter, Store } from '../store/index.ts';
 import { toJobInfo } from './job-info.ts';
 import { JobProcess } from './job-process.ts';
 import { preflight } from './preflight.ts';
@@ -31,6 +31,7 @@ export type JobListener = (job: JobInfo) => void;
 
 interface Running {
   process: JobProcess;
+  writer: LogWriter;
   done: Promise<JobRow>;
   stopRequested: boolean;
 }
@@ -118,7 +119,7 @@ export class Supervisor {
     if (proc.pid > 0) {
       this.store.jobs.markStarted(row.id, { pid: proc.pid, pidStartTime: processStartTime(proc.pid), cgroupKey: cgroup ? cgroupKey : null, startedAt: Date.now() });
     }
-    const entry: Running = { process: proc, stopRequested: false, done: undefined as unknown as Promise<JobRow> };
+    const entry: Running = { process: proc, writer, stopRequested: false, done: undefined as unknown as Promise<JobRow> };
     entry.done = proc.outcome.then((outcome) => {
       writer.close();
       for (const problem of outcome.cleanupErrors) this.warn(`job ${row.id}: ${problem}`);
@@ -167,12 +168,12 @@ export class Supervisor {
   /** One job, with live usage while it runs. */
   get(id: number): JobInfo {
     const row = this.requireRow(id);
-    return toJobInfo(row, this.liveUsage(id));
+    return toJobInfo(row, this.liveUsage(id), this.running.get(id)?.writer);
   }
 
-  /** Jobs, newest first; `owner` narrows to one user's jobs. */
-  list(query: { owner?: string; limit?: number; states?: JobState[] } = {}): JobInfo[] {
-    return this.store.jobs.list(query).map((row) => toJobInfo(row, this.liveUsage(row.id)));
+  /** Jobs, newest first; `owner` narrows to one user's jobs, `beforeId` pages on from the last id seen. */
+  list(query: { owner?: string; limit?: number; states?: JobState[]; beforeId?: number } = {}): JobInfo[] {
+    return this.store.jobs.list(query).map((row) => toJobInfo(row, this.liveUsage(row.id), this.running.get(row.id)?.writer));
   }
 
   /** Live usage of a running job, or null. */

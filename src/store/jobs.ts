@@ -197,9 +197,13 @@ export function createJobRepository(db: Database.Database): JobRepository {
     return new JobctlError('CONFLICT', `cannot ${doing} job ${id}: it is already ${row.state}`, { details: { id, state: row.state } });
   }
 
+  // Writes with RETURNING are run with all(), never get(): in autocommit mode SQLite commits when the
+  // statement halts, and get() stops at the first row and resets the statement — better-sqlite3 then
+  // drops the commit's error, so on a full disk get() hands back a row that was never stored (seen in
+  // test/reliability/disk-full.test.ts). all() steps to the halt, where a failed commit throws.
   return {
     insert(job) {
-      const row = insertStmt.get(
+      const [row] = insertStmt.all(
         job.owner,
         job.name,
         JSON.stringify(job.argv),
@@ -222,7 +226,7 @@ export function createJobRepository(db: Database.Database): JobRepository {
       if (!JOB_STATES.includes(state) || state === 'running') {
         throw invalidArgument('final state', state, 'one of exited, stopped, failed, lost');
       }
-      const row = finishStmt.get({ id, ...r, oomKilled: r.oomKilled ? 1 : 0 });
+      const [row] = finishStmt.all({ id, ...r, oomKilled: r.oomKilled ? 1 : 0 });
       if (row === undefined) throw missingOrFinal(id, 'finish');
       return toRow(row);
     },

@@ -85,10 +85,17 @@ export interface LogWriter {
   flush(): void;
   /** Flushes and closes; followers finish once they reach the end. Appends after close are ignored. */
   close(): void;
+  /**
+   * Writes into the job's row the drops that failed commits could not count there yet (a full disk);
+   * throws while that still fails. A no-op when none are pending; also works after close().
+   */
+  settle(): void;
   /** Bytes stored for the job now (after the cap). */
   readonly storedBytes: number;
-  /** Bytes dropped so far (cap, failed writes). */
+  /** Bytes dropped so far (cap, failed writes), including drops the job's row could not be told yet (disk full). */
   readonly droppedBytes: number;
+  /** Why output was dropped (each cause once, joined by "; "), or null; like droppedBytes, ahead of the row. */
+  readonly dropReason: string | null;
   /** The highest seq committed (0 before the first commit). */
   readonly committedSeq: number;
 }

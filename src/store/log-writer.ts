@@ -153,6 +153,10 @@ export class JobLogWriter implements LogWriter {
     return this.committed;
   }
 
+  get dropReason(): string | null {
+    return this.unrecordedReason === null ? this.acc.reason : addReason(this.acc.reason, this.unrecordedReason);
+  }
+
   append(stream: StreamId, data: Buffer): void {
     if (this.closed || data.length === 0) return;
     const max = this.ctx.limits.maxChunkBytes;
@@ -202,6 +206,15 @@ export class JobLogWriter implements LogWriter {
     }
   }
 
+  settle(): void {
+    if (this.unrecordedReason === null) return;
+    const acc = this.withUnrecorded();
+    this.ctx.sql.setDropped.run(acc.dropped, acc.reason, this.jobId);
+    this.acc = acc;
+    this.unrecordedDropped = 0;
+    this.unrecordedReason = null;
+  }
+
   close(): void {
     if (this.closed) return;
     this.flush();
@@ -221,13 +234,9 @@ export class JobLogWriter implements LogWriter {
   private dropBatch(bytes: number, err: unknown): void {
     this.unrecordedDropped += bytes;
     this.unrecordedReason = addReason(this.unrecordedReason, failureReason(err));
-    // Count it in the job's row now if a one-row update still fits; else the next commit does.
+    // Count it in the job's row now if a one-row update still fits; else the next commit (or settle) does.
     try {
-      const acc = this.withUnrecorded();
-      this.ctx.sql.setDropped.run(acc.dropped, acc.reason, this.jobId);
-      this.acc = acc;
-      this.unrecordedDropped = 0;
-      this.unrecordedReason = null;
+      this.settle();
     } catch {
       // Still failing: keep the figures in memory and retry with the next batch.
     }

@@ -10,36 +10,36 @@ import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSyn
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getAsset, getRawAsset, isSea } from 'node:sea';
+import type Database from 'better-sqlite3';
 import { JobctlError } from '../rpc/errors.ts';
 
 /** Asset names in the single executable (pkg.config.json). */
-export const ADDON_ASSET = 'better_sqlite3.node';
+const ADDON_ASSET = 'better_sqlite3.node';
 /** A text asset holding the addon's SHA-256 (hex), computed at build time: the cache key. */
-export const ADDON_HASH_ASSET = 'better_sqlite3.node.sha256';
+const ADDON_HASH_ASSET = 'better_sqlite3.node.sha256';
 
-/** A loaded addon module, as better-sqlite3's `nativeBinding` option takes it. */
-export type NativeBinding = object;
-
-let loaded: NativeBinding | undefined;
+/** The loaded addon module (better-sqlite3 takes it as `nativeBinding`), once per process. */
+let loaded: object | undefined;
 
 /**
- * The addon to pass as `new Database(file, { nativeBinding })`: undefined outside a single executable
- * (unless JOBCTL_SQLITE_ADDON is set), so better-sqlite3 uses its own. Loaded once per process.
+ * Options for `new Database(file, …)` naming the addon to use: none (better-sqlite3 loads its own from
+ * node_modules) unless inside a single executable or with JOBCTL_SQLITE_ADDON set. The library takes
+ * a loaded module object as well as a path (lib/database.js); its type declarations know only the path.
  */
-export function sqliteNativeBinding(env: NodeJS.ProcessEnv = process.env): NativeBinding | undefined {
+export function nativeBindingOption(env: NodeJS.ProcessEnv = process.env): Database.Options {
   if (!loaded && isSea()) loaded = loadEmbedded(env);
   else if (!loaded && env.JOBCTL_SQLITE_ADDON) loaded = dlopen(resolve(env.JOBCTL_SQLITE_ADDON));
-  return loaded;
+  return { nativeBinding: loaded as string | undefined };
 }
 
-function dlopen(file: string): NativeBinding {
+function dlopen(file: string): object {
   const module = { exports: {} };
   process.dlopen(module, file);
   return module.exports;
 }
 
 /** Writes the embedded addon to the first usable cache directory (once) and loads it from there. */
-function loadEmbedded(env: NodeJS.ProcessEnv): NativeBinding {
+function loadEmbedded(env: NodeJS.ProcessEnv): object {
   const hash = (getAsset(ADDON_HASH_ASSET, 'utf8') as string).trim().slice(0, 16);
   // The raw asset is a read-only view of the executable's own mapping: no 2 MB copy on every start.
   const bytes = new Uint8Array(getRawAsset(ADDON_ASSET) as ArrayBuffer);

@@ -153,10 +153,7 @@ describe('the single executable, alone, without node', { skip: SKIP && 'JOBCTL_S
     assert.ok(words.stdout.split('\n').includes('run'), words.stdout);
   });
 
-  const topExists = (): boolean => spawnSync(join(REPO, 'dist', 'jobctl'), ['top', '--help'], { env: { PATH: '/usr/bin:/bin', HOME: tmpdir() }, stdio: 'ignore' }).status === 0;
-  // TODO(top): `jobctl top` is being written; until it exists this test is reported as TODO (not as a
-  // failure). Once it lands it runs as a real test with nothing to change here.
-  test('top shows a running job in a real terminal (tmux)', { todo: !SKIP && existsSync(join(REPO, 'dist', 'jobctl')) && !topExists() && 'TODO(top): jobctl top is not implemented yet' }, async (t) => {
+  test('top shows a running job in a real terminal (tmux)', async (t) => {
     assert.equal(spawnSync('sh', ['-c', 'command -v tmux']).status, 0, 'tmux is missing (apt-get install tmux; .ci/run does)');
     const started = await jobctl(['--home', home, 'run', '--name', 'visible-in-top', '--', 'sleep', '60']);
     assert.equal(started.code, 0, started.stderr);
@@ -175,6 +172,7 @@ describe('the single executable, alone, without node', { skip: SKIP && 'JOBCTL_S
     }, 15_000, 100);
     assert.match(screen, new RegExp(`\\b${id}\\b`));
     tmux('send-keys', '-t', 'top', 'q');
+    await pollUntil('top to quit on q', () => tmux('has-session', '-t', 'top').status !== 0, 10_000, 50);
   });
 
   test('the daemon stops cleanly on SIGTERM and removes daemon.json', async () => {

@@ -3,8 +3,8 @@
 // for run -f and wait). Colour appears only on a terminal and never with NO_COLOR.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobInfo } from '../../src/rpc/model.ts';
@@ -81,6 +81,39 @@ describe('run', () => {
     const r = await d.cli(['run', '-f', '--', '/nonexistent/command']);
     assertExit(r, 1);
     assert.match(r.stderr, /failed to start: .*ENOENT/);
+  });
+
+  test('-f into a pipe the reader closes (| head -n 1): quietly status 0', async () => {
+    const status = join(dirs, 'run-head-status');
+    const cmd = `{ "${process.execPath}" "${JOBCTL}" --home "${d.home}" run -f --name endless -- yes; echo $? > "${status}"; } | head -n 1`;
+    const r = spawnSync('/bin/sh', ['-c', cmd], { env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' }, encoding: 'utf8', timeout: 15_000 });
+    assert.equal(r.stdout, 'y\n');
+    assert.equal(r.stderr, '');
+    await pollUntil('jobctl to record its status', () => existsSync(status) && readFileSync(status, 'utf8') !== '', 5000);
+    assert.equal(readFileSync(status, 'utf8'), '0\n');
+    const job = jsonOf<JobInfo[]>(await d.cli(['ps', '--json', '--state', 'running'])).find((j) => j.name === 'endless');
+    assert.ok(job, 'the job goes on');
+    assertExit(await d.cli(['stop', String(job.id), '--grace', '0']), 0);
+  });
+
+  test('-f interrupted (Ctrl-C): 130, the job goes on and the message says how to reach it', async () => {
+    const child = spawn(process.execPath, [JOBCTL, '--home', d.home, 'run', '-f', '--', 'sh', '-c', 'echo started; exec sleep 600'], { env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await pollUntil('the job output', () => out === 'started\n', 10_000);
+      child.kill('SIGINT');
+      assert.equal(await exited, 130);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const m = /^jobctl: detached; job (\d+) keeps running \(jobctl logs -f \1 to follow it again, jobctl stop \1 to stop it\)\n$/.exec(err);
+    assert.ok(m, err);
+    assert.equal(await statusLine(Number(m[1])), 'running');
+    assertExit(await d.cli(['stop', m[1] as string, '--grace', '0']), 0);
   });
 
   test('--name, --env, --cwd and --clean-env shape the job', async () => {
@@ -168,9 +201,9 @@ describe('stop and wait', () => {
   });
 
   test('a job that exits on SIGTERM is stopped with its own code', async () => {
-    const id = await run(['sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done']);
-    // The trap must be installed before the stop: wait for the loop's sleep child.
-    await pollUntil('the job to run its loop', async () => jsonOf<JobInfo>(await d.cli(['status', String(id), '--json'])).usage.pids >= 2, 5000, 50);
+    const id = await run(['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done']);
+    // The trap must be installed before the stop.
+    await pollUntil('the job to install its trap', async () => (await d.cli(['logs', String(id)])).stdout === 'ready\n', 10_000, 50);
     const r = await d.cli(['stop', String(id), '--grace', '10s']);
     assertExit(r, 0);
     assert.equal(r.stdout, `job ${id} stopped (code 7)\n`);
@@ -372,8 +405,9 @@ describe('exit statuses', () => {
       [[], /name a command/],
       [['frobnicate'], /Unknown argument|Unknown command/],
     ];
-    for (const [args, message] of cases) {
-      const r = await d.cli(args);
+    const results = await Promise.all(cases.map(([args]) => d.cli(args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!;
       assertExit(r, 2, args.join(' '));
       assert.match(r.stderr, message, args.join(' '));
       assert.equal(r.stdout, '', `${args.join(' ')} prints nothing on stdout`);
@@ -381,8 +415,10 @@ describe('exit statuses', () => {
   });
 
   test('an unknown job id is an error (1) naming the id', async () => {
-    for (const cmd of [['status'], ['stop'], ['wait'], ['logs'], ['logs', '-f']]) {
-      const r = await d.cli([...cmd, '999999']);
+    const cmds = [['status'], ['stop'], ['wait'], ['logs'], ['logs', '-f']];
+    const results = await Promise.all(cmds.map((cmd) => d.cli([...cmd, '999999'])));
+    for (const [i, cmd] of cmds.entries()) {
+      const r = results[i]!;
       assertExit(r, 1, cmd.join(' '));
       assert.equal(r.stderr, 'jobctl: no job with id 999999\n', cmd.join(' '));
       assert.equal(r.stdout, '');

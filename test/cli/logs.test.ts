@@ -138,22 +138,35 @@ describe('--tail, --stream, --timestamps', () => {
 });
 
 describe('following', () => {
-  test('-f streams live output and ends when the job ends', async () => {
+  test('-f streams live output and ends when the job ends; --tail 0 -f only new output', async () => {
     const gate = join(dir, 'gate-follow');
     const id = await run(['sh', '-c', `echo before; while [ ! -e ${gate} ]; do sleep 0.02; done; echo after`]);
-    const child = spawn(process.execPath, [JOBCTL, '--home', d.home, 'logs', '-f', String(id)], { env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' } });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const follow = (args: string[]) => {
+      const child = spawn(process.execPath, [JOBCTL, '--home', d.home, 'logs', ...args, String(id)], { env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' } });
+      const f = { child, out: '', exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
+      child.stdout.on('data', (b: Buffer) => (f.out += b.toString()));
+      return f;
+    };
+    const all = follow(['-f']);
+    const fresh = follow(['-f', '--tail', '0']);
     try {
-      await pollUntil('the follower to print the first line', () => out === 'before\n', 10_000);
-      assert.equal(child.exitCode, null, 'still following while the job runs');
+      await pollUntil('the follower to print the first line', () => all.out === 'before\n', 10_000);
+      // The --tail 0 follower shows nothing yet; it is attached once the daemon counts its session.
+      await pollUntil('both followers to be attached', () => (d.log().match(new RegExp(`logs subscribed user=\\S+ job=${id} follow=true`, 'g')) ?? []).length >= 2, 10_000);
+      assert.equal(all.child.exitCode, null, 'still following while the job runs');
+      assert.equal(fresh.child.exitCode, null);
       writeFileSync(gate, '');
-      assert.equal(await exited, 0);
-      assert.equal(out, 'before\nafter\n');
+      assert.equal(await all.exited, 0);
+      assert.equal(all.out, 'before\nafter\n');
+      assert.equal(await fresh.exited, 0);
+      assert.equal(fresh.out, 'after\n');
     } finally {
-      child.kill();
+      all.child.kill();
+      fresh.child.kill();
     }
+    const none = await d.cli(['logs', '--tail', '0', String(id)]);
+    assertExit(none, 0);
+    assert.equal(none.stdout, '');
   });
 
   test('`logs -f ID | head -n 1` on an endless job ends promptly with status 0; the daemon stays healthy', async () => {

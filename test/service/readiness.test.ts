@@ -94,7 +94,7 @@ test('not started by systemd itself (an autostarted daemon inheriting NOTIFY_SOC
 test('no NOTIFY_SOCKET: nothing to do; no systemd-notify: an error in the log, never a throw', async () => {
   const { logger, lines } = capturingLogger();
   await notifyReady('x', logger, { env: { PATH: process.env.PATH }, parentName: () => 'systemd' });
-  assert.deepEqual(lines, []);
+  assert.equal(lines.length, 0);
   await notifyReady('x', logger, { env: { NOTIFY_SOCKET: '/nonexistent/sock', PATH: '/nonexistent' }, parentName: () => 'systemd' });
   assert.equal(lines.length, 1);
   assert.match(lines[0] as string, /^<3>cannot report readiness to systemd: systemd-notify not found/);

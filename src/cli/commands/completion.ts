@@ -21,7 +21,9 @@ export const completionCommand = {
     process.env.SHELL = `/bin/${args.shell}`;
     delete process.env.ZSH_NAME;
     try {
-      yargs([]).scriptName('jobctl').completion('completion', false).showCompletionScript('jobctl', `completion ${args.shell}`);
+      // (yargs takes the program and the command to name in the script; its types omit both.)
+      const parser = yargs([]).scriptName('jobctl').completion('completion', false) as unknown as { showCompletionScript($0: string, cmd: string): void };
+      parser.showCompletionScript('jobctl', `completion ${args.shell}`);
     } finally {
       for (const [key, value] of Object.entries(saved)) {
         if (value === undefined) delete process.env[key];

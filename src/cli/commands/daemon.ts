@@ -38,11 +38,16 @@ export const daemonCommand = {
 
 async function detach(home: string, args: { listen?: string; logLevel: string }): Promise<number> {
   const { spawn } = await import('node:child_process');
-  const { openSync, closeSync, mkdirSync } = await import('node:fs');
+  const { openSync, closeSync, existsSync, mkdirSync, readFileSync, statSync } = await import('node:fs');
   const { selfCommand } = await import('../../client/self-command.ts');
   const { readDaemonFile } = await import('../../home/daemon-file.ts');
   const paths = homePaths(home);
+  const running = readDaemonFile(paths.daemonJson);
+  if (running && isAlive(running.pid)) {
+    throw new JobctlError('BUSY', `a jobctl daemon (pid ${running.pid}) is already running for ${home} at ${running.endpoint}; stop it first or use another --home`, { details: { pid: running.pid } });
+  }
   mkdirSync(home, { recursive: true, mode: 0o700 });
+  const logStart = existsSync(paths.daemonLog) ? statSync(paths.daemonLog).size : 0;
   const log = openSync(paths.daemonLog, 'a', 0o600);
   const self = selfCommand();
   const extra = [...(args.listen ? ['--listen', args.listen] : []), '--log-level', args.logLevel];
@@ -59,9 +64,26 @@ async function detach(home: string, args: { listen?: string; logLevel: string })
     }
     const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 25))]);
     if (code !== null) {
-      note(`jobctl: the daemon exited with status ${code} during start-up; see ${paths.daemonLog}`);
+      // Its own last words say why (lock held, port in use, bad config): show them.
+      const why = lastLine(readFileSync(paths.daemonLog, 'utf8').slice(logStart));
+      note(`jobctl: the daemon exited with status ${code} during start-up${why ? `: ${why}` : ''}; see ${paths.daemonLog}`);
       return 1;
     }
   }
   throw new JobctlError('UNAVAILABLE', `the daemon did not become ready within 20 s; see ${paths.daemonLog}`);
+}
+
+/** The last non-empty line of text, without the "jobctl: " prefix main puts on errors. */
+function lastLine(text: string): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return (lines.at(-1) ?? '').replace(/^jobctl: /, '').slice(0, 500);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

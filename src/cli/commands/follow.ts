@@ -5,21 +5,28 @@ import type { JobInfo } from '../../rpc/model.ts';
 import { logSink, type LogFormat } from '../log-output.ts';
 import { whenPipeClosed } from '../io.ts';
 
-/** Streams job output until it ends; resolves with the final job, or null when detached/pipe closed. */
+/** Why following stopped before the job ended: Ctrl-C, or the reader closed stdout. */
+export type Detached = 'interrupted' | 'pipe-closed';
+
+/** Streams job output until it ends; resolves with the final job, or why it stopped following first. */
 export async function followJob(
   connection: Connection,
   id: number,
   options: { format: LogFormat; tailLines?: number; streams?: Array<'stdout' | 'stderr'> },
-): Promise<JobInfo | null> {
-  const detached = new Promise<null>((resolve) => {
-    process.once('SIGINT', () => resolve(null));
-    void whenPipeClosed().then(() => resolve(null));
+): Promise<JobInfo | Detached> {
+  const detached = new Promise<Detached>((resolve) => {
+    process.once('SIGINT', () => resolve('interrupted'));
+    void whenPipeClosed().then(() => resolve('pipe-closed'));
   });
+  // Asked up front, not after the output ends: the answer then comes while the daemon still serves us
+  // (a daemon shutting down answers waits, then closes connections) and costs no extra round trip.
+  const final = connection.call('job.wait', { id });
+  final.catch(() => undefined); // awaited below unless detached
   const { done } = await connection.streamLogs(
     { id, follow: true, ...(options.tailLines !== undefined ? { tailLines: options.tailLines } : {}), ...(options.streams ? { streams: options.streams } : {}) },
     logSink(options.format),
   );
-  const ended = await Promise.race([done.then(() => true), detached]);
-  if (ended === null) return null;
-  return connection.call('job.wait', { id });
+  // The job's end and the end of its output, in either order: the status is reported after all output.
+  const ended = await Promise.race([Promise.all([done, final]).then(() => null), detached]);
+  return ended ?? final;
 }

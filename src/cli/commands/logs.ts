@@ -6,6 +6,9 @@ import { whenPipeClosed } from '../io.ts';
 import { parseJobId } from '../job-id.ts';
 import { logSink, type LogFormat } from '../log-output.ts';
 
+/** Most lines --tail takes (the daemon's bound). */
+const MAX_TAIL_LINES = 1_000_000;
+
 /** yargs definition of `logs`. */
 export const logsCommand = {
   command: 'logs <id>',
@@ -14,7 +17,7 @@ export const logsCommand = {
     y
       .positional('id', { type: 'string', describe: 'job id' })
       .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep streaming until the job ends (Ctrl-C detaches)' })
-      .option('tail', { type: 'number', describe: 'start with the last N lines' })
+      .option('tail', { type: 'number', describe: 'start with the last N lines (0: only new output, with -f)' })
       .option('stream', { type: 'string', choices: ['stdout', 'stderr', 'both'], default: 'both', describe: 'which output to show' })
       .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'prefix each line with the time it was captured' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per chunk: {stream, time, seq, data} (base64 with "encoding" when not UTF-8)' })
@@ -22,8 +25,8 @@ export const logsCommand = {
       .example('$0 logs --tail 100 --stream stderr 7', 'the last 100 lines of stderr'),
   handler: async (args: GlobalArgs & { id: string; follow: boolean; tail?: number; stream: string; timestamps: boolean; json: boolean }): Promise<number> => {
     const id = parseJobId(args.id);
-    if (args.tail !== undefined && (!Number.isInteger(args.tail) || args.tail < 1 || args.tail > 10_000)) {
-      throw invalidArgument('--tail', args.tail, 'a whole number of lines from 1 to 10000');
+    if (args.tail !== undefined && (!Number.isInteger(args.tail) || args.tail < 0 || args.tail > MAX_TAIL_LINES)) {
+      throw invalidArgument('--tail', args.tail, `a whole number of lines from 0 to ${MAX_TAIL_LINES}`);
     }
     const format: LogFormat = args.json ? 'json' : args.timestamps ? 'timestamps' : 'raw';
     const connection = await connect(args);

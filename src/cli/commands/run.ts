@@ -50,7 +50,12 @@ export const runCommand = {
       return 1;
     }
     const final = await followJob(connection, job.id, { format: 'raw' });
-    if (final === null) return 130;
+    // A reader that closed the pipe (| head) had enough: quietly 0. Ctrl-C detaches: the job goes on.
+    if (final === 'pipe-closed') return 0;
+    if (final === 'interrupted') {
+      note(`jobctl: detached; job ${job.id} keeps running (jobctl logs -f ${job.id} to follow it again, jobctl stop ${job.id} to stop it)`);
+      return 130;
+    }
     if (args.json) out(JSON.stringify(final, null, 2));
     return final.state === 'failed' ? 1 : shellExitStatus(final.exitCode, final.signal);
   },

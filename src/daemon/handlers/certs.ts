@@ -31,7 +31,10 @@ export function certsRevoke(params: ParamsOf<'certs.revoke'>, ctx: CallContext):
   const revoked = ctx.daemon.store.certs.revoke({ user: params.user, serial: params.serial }, ctx.caller.user);
   const serials = new Set(revoked);
   for (const session of [...ctx.daemon.sessions]) {
-    if (serials.has(session.serial)) session.close(4403, 'certificate revoked');
+    if (!serials.has(session.serial)) continue;
+    // An admin revoking its own certificate still gets the answer: its session closes right after.
+    if (session === ctx.session) setImmediate(() => session.close(4403, 'certificate revoked'));
+    else session.close(4403, 'certificate revoked');
   }
   return { revoked };
 }

@@ -23,7 +23,7 @@ export function jobList(params: ParamsOf<'job.list'>, ctx: CallContext): JobInfo
     throw new JobctlError('PERMISSION_DENIED', `${ctx.caller.user} (role ${ctx.caller.role}) sees only its own jobs; list without --all`);
   }
   const owner = params.all ? undefined : ctx.caller.user;
-  return ctx.daemon.supervisor.list({ owner, limit: params.limit ?? 1000, states: params.states });
+  return ctx.daemon.supervisor.list({ owner, limit: params.limit ?? 1000, states: params.states, beforeId: params.beforeId });
 }
 
 /** job.get: one job with live usage. */

@@ -21,6 +21,7 @@ export function logsSubscribe(params: ParamsOf<'logs.subscribe'>, ctx: CallConte
   if (afterSeq === undefined && params.tailLines !== undefined) ({ afterSeq, skipBytes } = tailStart(logs, params.id, params.tailLines, streams));
   const controller = new AbortController();
   const subscription = ctx.session.addSubscription(() => ({ kind: 'logs', cancel: () => controller.abort() }));
+  ctx.daemon.logger.debug('logs subscribed', { user: ctx.caller.user, job: params.id, follow: params.follow });
   const items = source(logs, params.id, { afterSeq, streams, follow: params.follow, signal: controller.signal, skipBytes });
   // Start after the response is on the wire, so the client knows the subscription before frames arrive.
   setImmediate(() => {

@@ -20,7 +20,7 @@ export interface FollowOptions {
   streams: StreamChoice;
   /** Lines kept (and asked for at start). */
   capacity: number;
-  /** Bytes per second taken in before pausing the connection (default 16 MiB/s). */
+  /** Bytes per second taken in before pausing the connection (default 8 MiB/s). */
   budgetBytesPerSec?: number;
   /** Over budget for this long on end: skip ahead (default 1000 ms). */
   skipAfterMs?: number;
@@ -37,6 +37,8 @@ export function streamsParam(choice: StreamChoice): LogsParams['streams'] {
 /** A running follow. */
 export class LogFollower {
   readonly buffer: TailBuffer;
+  readonly jobId: number;
+  readonly streams: StreamChoice;
   private readonly source: LogSource;
   private readonly options: Required<Omit<FollowOptions, 'now'>> & { now: () => number };
   private readonly listeners = new Set<() => void>();
@@ -55,12 +57,14 @@ export class LogFollower {
   constructor(source: LogSource, options: FollowOptions) {
     this.source = source;
     this.options = {
-      budgetBytesPerSec: 16 * 1024 * 1024,
+      budgetBytesPerSec: 8 * 1024 * 1024,
       skipAfterMs: 1000,
       now: () => performance.now(),
       ...options,
     };
     this.buffer = new TailBuffer(options.capacity);
+    this.jobId = options.jobId;
+    this.streams = options.streams;
   }
 
   /** Starts following (call once). */

@@ -79,3 +79,9 @@ export function tableColumns(columns: number): TableColumns {
   const used = Object.values(fixed).reduce((a, b) => a + b, 0) + (count - 1);
   return { ...fixed, name: Math.max(8, columns - used) };
 }
+
+/** First row to show of `count` so that row `selected` is visible in `rows` rows. */
+export function scrollOffset(selected: number, count: number, rows: number): number {
+  if (count <= rows || selected < 0) return 0;
+  return Math.max(0, Math.min(selected - Math.floor(rows / 2), count - rows));
+}
