@@ -1,5 +1,6 @@
 # Emulates a systemd service on pure v2: the test process alone in its own non-root cgroup.
 cg=/sys/fs/cgroup/jobctl-test.service
+echo "+cpu +memory +pids +io" > /sys/fs/cgroup/cgroup.subtree_control
 mkdir -p $cg
 echo $$ > $cg/cgroup.procs
 cat /proc/self/cgroup

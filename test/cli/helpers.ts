@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { TestContext } from 'node:test';
 import WebSocket from 'ws';
-import { Connection } from '../../src/client/connection.ts';
+import type { Connection } from '../../src/client/connection.ts';
 import { readIdentity, type IdentityPems } from '../../src/pki/index.ts';
 import type { JobInfo } from '../../src/rpc/model.ts';
 import type { CliResult, TestDaemon } from '../support/daemon.ts';
@@ -36,13 +36,6 @@ export async function issueIdentity(d: TestDaemon, user: string, role: 'admin' |
   const r = await d.cli(['certs', 'issue', '--user', user, '--role', role, '--out', dir]);
   assert.equal(r.code, 0, `certs issue ${user}: ${r.stderr}`);
   return readIdentity(dir);
-}
-
-/** Opens a Connection closed when the test ends. */
-export async function connect(t: Pick<TestContext, 'after'>, d: TestDaemon, pems: IdentityPems): Promise<Connection> {
-  const c = await Connection.open(d.endpoint, pems);
-  t.after(() => c.close());
-  return c;
 }
 
 /** Parameters of a job.start that runs argv in the temp dir with a usable PATH. */

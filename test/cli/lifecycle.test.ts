@@ -229,3 +229,21 @@ describe('SIGTERM', () => {
     assert.equal(next.stdout, 'after restart\n');
   });
 });
+
+describe('SIGKILL', () => {
+  test('a daemon killed outright: on restart its running jobs are lost, and say so', async (t) => {
+    const home = makeHome(t);
+    const d = await startTestDaemon({ home });
+    t.after(() => d.stop());
+    const id = Number((await d.cli(['run', '--', 'sleep', '600'])).stdout);
+    const pid = jsonOf<JobInfo>(await d.cli(['status', String(id), '--json'])).pid as number;
+    d.process.kill('SIGKILL');
+    await pollUntil('the daemon to die', () => d.process.exitCode !== null || d.process.signalCode !== null, 5000);
+    const restarted = await startTestDaemon({ home });
+    t.after(() => restarted.stop());
+    const status = await restarted.cli(['status', String(id)]);
+    assert.match(status.stdout, /^status\s+lost \(daemon restarted\)$/m);
+    assertExit(await restarted.cli(['wait', String(id)]), 1, 'wait on a lost job');
+    await pollUntil(`the job process ${pid} to be gone`, () => !isAlive(pid), 5000);
+  });
+});
