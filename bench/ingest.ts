@@ -2,7 +2,7 @@
 // redirected to a file, measured in the same run; plus the supervisor's peak RSS. Each supervised run
 // happens in a worker process of its own (this file with --worker) so that its RSS is the
 // supervisor's alone and every run starts from an empty database.
-//   node build/bench/ingest.js [--quick] [--breakdown] [--pragma P]… [--out FILE]
+//   node build/bench/ingest.js [--quick] [--rounds N] [--breakdown] [--pragma P]… [--out FILE]
 // --breakdown adds two runs that split the cost: the same job with a log store that only counts
 // (pipe → JobProcess capture alone), and the store alone (the same bytes appended to a LogWriter
 // in 64 KiB pieces, no job). --pragma (repeatable) is for what-if experiments on the store's SQLite
@@ -12,7 +12,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StreamId } from '../src/rpc/model.ts';
 import type { LogStore, LogWriter } from '../src/store/index.ts';
-import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
+import { argValue, figure, isQuick, progress, report, type Figure } from './lib/report.ts';
 import { JOB_ENV, openRig, tempDir } from './lib/rig.ts';
 import { fmt, median, nowMs } from './lib/stats.ts';
 
@@ -201,7 +201,7 @@ async function main(): Promise<void> {
   const quick = isQuick();
   const breakdown = process.argv.includes('--breakdown');
   const bytes = quick ? 256 * MIB : GIB;
-  const rounds = quick ? 1 : 3;
+  const rounds = Number(argValue('--rounds') ?? (quick ? 1 : 3));
   const modes: Mode[] = breakdown ? ['job', 'capture', 'store'] : ['job'];
   const runs = new Map<Mode, WorkerResult[]>(modes.map((m) => [m, []]));
   const base: number[] = [];

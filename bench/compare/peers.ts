@@ -197,7 +197,9 @@ export class TspPeer implements Peer {
     this.env = cleanEnv({ TS_SOCKET: join(dir, 'tsp.sock'), TMPDIR: join(dir, 'out'), TS_MAXFINISHED: '1000000', TS_SLOTS: '4' });
     onCleanup(() => this.stop());
     await runOk('tsp', ['-S', '4'], { env: this.env });
-    this.version = (await run('tsp', ['-V'], { env: this.env })).stdout.trim() || 'task-spooler';
+    const v = await run('tsp', ['-V'], { env: this.env });
+    this.version = /v[\d.]+/.exec(v.stdout + v.stderr)?.[0] ?? 'task-spooler';
+    this.version = `task-spooler ${this.version}`;
   }
 
   async stop(): Promise<void> {
@@ -345,8 +347,9 @@ export class Pm2Peer implements Peer {
   async install(): Promise<void> {
     const prefix = tempDir('cmp-pm2-prefix-');
     progress(`installing pm2@${PM2_VERSION} into ${prefix} (npm registry)`);
-    // cwd: the prefix, so the project's .npmrc plays no part.
-    const r = await run('npm', ['install', '--prefix', prefix, `pm2@${PM2_VERSION}`, '--no-audit', '--no-fund', '--loglevel=error', '--no-save'], { cwd: prefix, timeoutMs: 600_000 });
+    // cwd: the prefix, so the project's .npmrc plays no part. npm gets our environment unchanged
+    // (its registry access may depend on NODE_EXTRA_CA_CERTS, which cleanEnv() removes).
+    const r = await run('npm', ['install', '--prefix', prefix, `pm2@${PM2_VERSION}`, '--no-audit', '--no-fund', '--loglevel=error', '--no-save'], { cwd: prefix, env: process.env, timeoutMs: 300_000 });
     const bin = join(prefix, 'node_modules', 'pm2', 'bin', 'pm2');
     if (r.code !== 0 || !existsSync(bin)) throw new Error(`npm install pm2@${PM2_VERSION} failed: ${(r.stderr || r.stdout).trim().slice(0, 400)}`);
     this.bin = bin;

@@ -131,7 +131,11 @@ export class Session {
       return;
     }
     this.inFlight++;
-    void this.serve(frame.id, frame.method, frame.params).finally(() => this.inFlight--);
+    // serve() answers every error itself; this catch is the last guard: a rejection left unhandled
+    // would end the daemon for everyone over one client's request.
+    void this.serve(frame.id, frame.method, frame.params)
+      .catch((err: unknown) => this.daemon.logger.error('request failed', { method: frame.method.slice(0, 100), error: (err as Error)?.stack ?? String(err) }))
+      .finally(() => this.inFlight--);
   }
 
   private async serve(id: number, methodName: string, rawParams: unknown): Promise<void> {

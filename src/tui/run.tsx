@@ -1,6 +1,7 @@
 // Runs `jobctl top` in the terminal: the first connection (its failure is reported like any
 // command's), the live link, and the Ink app on the alternate screen, which is always left again —
 // on q, Ctrl-C, an error, or a signal — so the shell's screen comes back as it was.
+import { constants } from 'node:os';
 import { render } from 'ink';
 import { App } from './components/App.tsx';
 import { Link } from './live/link.ts';
@@ -53,17 +54,24 @@ export async function runTop(options: RunTopOptions): Promise<number> {
     maxFps: MAX_FPS,
     // Not incrementalRendering: in ink 6.8 it misplaces rows when the frame is not full-screen.
   });
-  // Without a terminal on stdin there are no keys; Ctrl-C arrives as a signal.
-  const onSigint = () => instance.unmount();
-  if (!interactive) process.on('SIGINT', onSigint);
+  // Without a terminal on stdin there are no keys; Ctrl-C arrives as a signal. SIGTERM and SIGHUP
+  // end the UI the same way (a signal's default action would skip leaving the alternate screen).
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled ??= signal;
+    instance.unmount();
+  };
+  const signals: NodeJS.Signals[] = interactive ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
   try {
     await instance.waitUntilExit();
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of signals) process.off(signal, onSignal);
     link.stop();
     store.dispose();
     leave();
     process.off('exit', leave);
   }
-  return 0;
+  // As shells report it: 128 + the signal's number.
+  return signalled ? 128 + constants.signals[signalled] : 0;
 }

@@ -167,7 +167,7 @@ function makeCase(r: Rand, f: Fixture, nextId: () => number): Case {
     // A mutated valid request (the bulk: this is what reaches the validators and handlers).
     for (let n = int(r, 1, 3); n > 0; n--) params = mutate(r, params);
     // Never revoke the fuzzer's own certificates (that would end the run early, by design).
-    if (method === 'certs.revoke' && JSON.stringify(params).includes(f.adminUser)) params = { user: 'fuzz-victim' };
+    if (method === 'certs.revoke' && (JSON.stringify(params) ?? '').includes(f.adminUser)) params = { user: 'fuzz-victim' };
     let text = JSON.stringify({ t: 'req', id, method: r() < 0.05 ? randomString(r) : method, params });
     if (r() < 0.05) text = text.replace('"params":{', '"params":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},');
     return { data: text, binary: false, id, mayClose: null, kind: 'mutated' };

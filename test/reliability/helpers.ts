@@ -41,7 +41,13 @@ export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'jobctl-rel-'): 
 /** Starts a test daemon that is stopped (SIGTERM, then SIGKILL) and whose home is removed when the test ends. */
 export async function daemon(t: Pick<TestContext, 'after'>, options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestDaemon> {
   const d = await startTestDaemon(options);
-  t.after(() => stopDaemon(d));
+  t.after(async () => {
+    // A daemon that died on its own is the finding: show how it ended.
+    if (d.process.exitCode !== null || d.process.signalCode !== null) {
+      console.error(`the daemon exited by itself (${d.process.exitCode ?? d.process.signalCode}); its log ends:\n${d.log().slice(-6000)}`);
+    }
+    await stopDaemon(d);
+  });
   return d;
 }
 

@@ -347,3 +347,10 @@ test('pager: a line still being written when scrolling began is completed, not r
   assert.deepEqual(texts(p.view().lines), ['a', 'b', 'partial', 'c']);
   p.close();
 });
+
+test('backoff: doubles from 250 ms to at most 5 s, with ±20 % jitter', async () => {
+  const { backoffMs } = await import('../../src/tui/live/backoff.ts');
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 10].map((n) => backoffMs(n, () => 0.5)), [250, 500, 1000, 2000, 4000, 5000, 5000]);
+  assert.equal(backoffMs(1, () => 0), 200);
+  assert.equal(backoffMs(10, () => 1), 6000);
+});

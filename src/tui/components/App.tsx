@@ -2,22 +2,21 @@
 // full-screen (following, or scrolled back through its whole history), with help, filter and stop
 // prompts. Data comes in through props (a store and the actions), so the app runs without a daemon
 // in tests.
-import { Box, useApp, useInput, useStdout, type Key } from 'ink';
+import { Box, useApp, useStdout } from 'ink';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { statusText } from '../../cli/format.ts';
-import { isJobctlError } from '../../rpc/errors.ts';
+import { useFrame, type Subscribe } from '../hooks/use-frame.ts';
 import { useLogFollower } from '../hooks/use-log-follower.ts';
 import { useNow } from '../hooks/use-now.ts';
 import { useTerminalSize, type TerminalSize } from '../hooks/use-terminal-size.ts';
-import { useFrame, type Subscribe } from '../hooks/use-frame.ts';
-import { LogPager } from '../live/log-pager.ts';
+import { useTopKeys } from '../hooks/use-top-keys.ts';
+import type { LogPager } from '../live/log-pager.ts';
 import type { TopActions } from '../live/types.ts';
-import { allDisabled, keyHints, stopDisabled } from '../model/hints.ts';
-import { jobTitle, matchesFilter } from '../model/job-text.ts';
-import { commandFor, type Command } from '../model/keymap.ts';
+import { keyHints } from '../model/hints.ts';
+import { jobTitle } from '../model/job-text.ts';
 import { listLayout, logLayout, tooSmall } from '../model/layout.ts';
-import type { TopSnapshot, TopStore } from '../model/top-store.ts';
-import { INITIAL_VIEW, effectiveSelection, viewReducer, type Flash, type ViewAction, type ViewState } from '../model/view-state.ts';
+import { selection } from '../model/selection.ts';
+import type { TopStore } from '../model/top-store.ts';
+import { INITIAL_VIEW, viewReducer, type ViewAction } from '../model/view-state.ts';
 import { Footer } from './Footer.tsx';
 import { Header } from './Header.tsx';
 import { HelpScreen } from './HelpScreen.tsx';
@@ -54,8 +53,8 @@ export function App({ store, actions, interactive, size: fixedSize, fps = 10 }: 
   const now = useNow(1000);
 
   // Keys can arrive faster than renders (typing ahead, a paste): each key must act on the state the
-  // previous key left, so the view state and the pager live in refs that keys update at once; the
-  // React state copies only trigger renders.
+  // previous key left, so the view state and the pager live in refs that keys update at once (see
+  // useTopKeys); the React state copies only trigger renders.
   const viewRef = useRef(INITIAL_VIEW);
   const [view, setView] = useState(INITIAL_VIEW);
   const dispatch = useCallback((action: ViewAction) => {
@@ -71,7 +70,7 @@ export function App({ store, actions, interactive, size: fixedSize, fps = 10 }: 
 
   // The store is read at render: its snapshot changes only when it notifies, which asks for a frame.
   const snap = store.getSnapshot();
-  const { filter, jobs, ids, selectedId, selected } = useMemo(() => derive(snap, view), [snap, view]);
+  const { filter, jobs, ids, selectedId, selected } = useMemo(() => selection(snap, view), [snap, view]);
 
   // Keep the selection on its job when newer jobs arrive above it.
   useEffect(() => {
@@ -95,112 +94,7 @@ export function App({ store, actions, interactive, size: fixedSize, fps = 10 }: 
   const latest = useRef({ tail, logRows, tableRows: list.tableRows });
   latest.current = { tail, logRows, tableRows: list.tableRows };
 
-  const onKey = useCallback(
-    (input: string, key: Key): void => {
-      // Several keys read at once (key repeat, typing ahead) arrive as one input: one at a time.
-      if (input.length > 1 && !key.ctrl && !key.meta && /^[\x20-\x7e]+$/.test(input) && viewRef.current.overlay !== 'filter') {
-        for (const ch of input) onKey(ch, NO_KEY);
-        return;
-      }
-      const v = viewRef.current;
-      const cmd = commandFor(input, key, v.overlay);
-      if (!cmd) return;
-      if (v.flash && cmd.type !== 'quit') dispatch({ type: 'flash', flash: null });
-      const flash = (text: string, tone: Flash['tone'] = 'info') => dispatch({ type: 'flash', flash: { text, tone } });
-      const s = store.getSnapshot();
-      const { ids, selectedId, selected } = derive(s, v);
-      const { tail, logRows, tableRows } = latest.current;
-
-      const scrollLog = (move: Extract<Command, { type: 'move' }>) => {
-        let p = pagerRef.current;
-        if (move.by === 'end' && move.delta === 1) return setPager(null); // End: follow again
-        if (p && move.by === 'page' && move.delta === 1 && p.view().atBottom) return setPager(null); // past the end: follow
-        if (!p) {
-          if (move.delta === 1 && move.by !== 'end') return; // following is the bottom already
-          if (selectedId === null) return;
-          p = new LogPager(actions.logs, { jobId: selectedId, streams: v.streams, height: logRows }, tail?.buffer.lines() ?? []);
-          setPager(p);
-        }
-        if (move.by === 'end') p.home();
-        else if (move.by === 'page') (move.delta < 0 ? p.pageUp() : p.pageDown());
-        else p.scroll(move.delta);
-      };
-
-      switch (cmd.type) {
-        case 'quit':
-          exit();
-          return;
-        case 'move':
-          if (v.screen === 'log') scrollLog(cmd);
-          else dispatch({ type: 'move', delta: cmd.by === 'line' ? cmd.delta : cmd.by === 'page' ? cmd.delta * tableRows : cmd.delta * ids.length, ids });
-          return;
-        case 'open':
-          if (v.screen === 'log') {
-            setPager(null);
-            dispatch({ type: 'close-log' });
-          } else if (selectedId !== null) dispatch({ type: 'open-log', id: selectedId });
-          return;
-        case 'back':
-          if (v.overlay === 'help') dispatch({ type: 'close-overlay' });
-          else if (v.screen === 'log') {
-            setPager(null);
-            dispatch({ type: 'close-log' });
-          } else if (v.filter) dispatch({ type: 'filter-cancel' });
-          return;
-        case 'stop': {
-          const reason = stopDisabled({ role: s.role, user: s.user, job: selected?.job ?? null });
-          if (reason !== null) flash(`s stop: ${reason}`, 'warn');
-          else if (selectedId !== null) dispatch({ type: 'confirm-stop', id: selectedId });
-          return;
-        }
-        case 'yes': {
-          const id = v.confirmId;
-          dispatch({ type: 'close-overlay' });
-          if (id === null) return;
-          flash(`stopping job ${id}…`);
-          actions.stopJob(id).then(
-            (job) => flash(`job ${id} ${statusText(job)}`),
-            (err: unknown) => flash(`cannot stop job ${id}: ${isJobctlError(err) ? err.message : String(err)}`, 'error'),
-          );
-          return;
-        }
-        case 'no':
-          dispatch({ type: 'close-overlay' });
-          flash('stop cancelled');
-          return;
-        case 'filter':
-          dispatch({ type: 'filter-start' });
-          return;
-        case 'type':
-          dispatch({ type: 'filter-type', text: cmd.text });
-          return;
-        case 'erase':
-          dispatch({ type: 'filter-erase' });
-          return;
-        case 'accept':
-          dispatch({ type: 'filter-accept' });
-          return;
-        case 'cancel':
-          dispatch({ type: 'filter-cancel' });
-          return;
-        case 'all': {
-          const reason = allDisabled({ role: s.role });
-          if (reason !== null) flash(`a all users: ${reason}`, 'warn');
-          else actions.setAll(!s.all);
-          return;
-        }
-        case 'streams':
-          setPager(null);
-          dispatch({ type: 'cycle-streams' });
-          return;
-        case 'help':
-          dispatch({ type: 'help' });
-          return;
-      }
-    },
-    [store, actions, exit, dispatch, setPager],
-  );
-  useInput(onKey, { isActive: interactive });
+  useTopKeys({ store, actions, exit, dispatch, setPager, viewRef, pagerRef, latest }, interactive);
 
   if (tooSmall(columns, rows)) return <TooSmall columns={columns} rows={rows} />;
 
@@ -270,17 +164,4 @@ export function App({ store, actions, interactive, size: fixedSize, fps = 10 }: 
       {footer}
     </Box>
   );
-}
-
-/** A plain character's key flags. */
-const NO_KEY = {} as Key;
-
-/** The jobs shown (filtered, newest first), and the selected one. */
-function derive(snap: TopSnapshot, view: ViewState) {
-  const filter = view.overlay === 'filter' ? view.draft : view.filter;
-  const jobs = filter ? snap.jobs.filter((v) => matchesFilter(v.job, filter)) : snap.jobs;
-  const ids = jobs.map((v) => v.job.id);
-  const selectedId = view.screen === 'log' ? view.selectedId : effectiveSelection(view, ids);
-  const selected = snap.jobs.find((v) => v.job.id === selectedId) ?? null;
-  return { filter, jobs, ids, selectedId, selected };
 }
