@@ -5,10 +5,10 @@
 // --breakdown adds the median lifecycle of intermediate variants, one job of each in turn, to show
 // where the supervisor's extra time goes: the /bin/sh trampoline, joining the cgroups, the rest.
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { trampolineCommand } from '../src/jobs/trampoline.ts';
-import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
 import type { JobCgroup } from '../src/cgroup/index.ts';
+import { trampolineCommand } from '../src/jobs/trampoline.ts';
 import type { Limits } from '../src/rpc/model.ts';
+import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
 import { JOB_ENV, openRig, type Rig } from './lib/rig.ts';
 import { fmt, median, nowMs, percentile } from './lib/stats.ts';
 
@@ -36,7 +36,7 @@ function spawnClosed(file: string, args: string[], options: SpawnOptions): Promi
     const child = spawn(file, args, options);
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${file} exited with ${code}`))));
-    for (const s of child.stdio) if (s && "resume" in s) s.resume();
+    for (const s of child.stdio) if (s && 'resume' in s) s.resume();
   });
 }
 
@@ -66,7 +66,11 @@ async function measure(run: () => Promise<void>, jobs: number, parallel: number)
 
 async function main(): Promise<void> {
   const rig = openRig();
-  if (!rig.cgroups) throw new Error('this host has no usable cgroups: the start-rate benchmark measures the cgroup path');
+  const cgroups = rig.cgroups;
+  if (!cgroups) {
+    await rig.close();
+    throw new Error('this host has no usable cgroups: the start-rate benchmark measures the cgroup path');
+  }
   const figures: Figure[] = [];
   const extraNotes: string[] = [];
   try {
@@ -127,7 +131,7 @@ async function main(): Promise<void> {
     await rig.close();
   }
   report('start-rate', figures, [
-    `command ${COMMAND}; supervised jobs run with limits memory=256MiB pids=64 (${rig.cgroups.capabilities.layout} cgroup layout, kill method ${rig.cgroups.capabilities.killMethod})`,
+    `command ${COMMAND}; supervised jobs run with limits memory=256MiB pids=64 (${cgroups.capabilities.layout} cgroup layout, kill method ${cgroups.capabilities.killMethod})`,
     ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`),
     ...extraNotes,
   ]);

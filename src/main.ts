@@ -2,6 +2,7 @@
 import yargs from 'yargs/yargs';
 import { isJobctlError } from './rpc/errors.ts';
 import { openConnections, type GlobalArgs } from './cli/context.ts';
+import { safeText } from './display/format.ts';
 import { PipeClosed } from './cli/io.ts';
 import { auditCommand } from './cli/commands/audit.ts';
 import { certsCommand } from './cli/commands/certs.ts';
@@ -73,13 +74,27 @@ async function finish(code: number): Promise<never> {
 
 main(process.argv.slice(2)).then(finish, (err: unknown) => {
   if (err instanceof PipeClosed) return finish(0);
+  // Messages quote what the user typed and what the daemon sent: no control character gets through raw.
   if (err instanceof UsageError) {
-    process.stderr.write(`jobctl: ${err.message}\nTry "jobctl --help".\n`);
+    process.stderr.write(`jobctl: ${terminalSafe(err.message)}\nTry "jobctl --help".\n`);
     return finish(2);
   }
-  const message = isJobctlError(err) ? `${err.message}${process.env.JOBCTL_DEBUG ? ` [${err.code}]` : ''}` : (err as Error)?.stack ?? String(err);
-  process.stderr.write(`jobctl: ${message}\n`);
+  // A bug (not a coded error) is reported in one line; JOBCTL_DEBUG=1 adds the stack.
+  const message = isJobctlError(err)
+    ? `${err.message}${process.env.JOBCTL_DEBUG ? ` [${err.code}]` : ''}`
+    : process.env.JOBCTL_DEBUG
+      ? ((err as Error)?.stack ?? String(err))
+      : `internal error: ${(err as Error)?.message ?? String(err)} (JOBCTL_DEBUG=1 shows where)`;
+  process.stderr.write(`jobctl: ${terminalSafe(message)}\n`);
   return finish(isJobctlError(err) && err.code === 'INVALID_ARGUMENT' ? 2 : 1);
 });
+
+/** text with every control character escaped except the line breaks and tabs of a multi-line message. */
+function terminalSafe(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.split('\t').map(safeText).join('\t'))
+    .join('\n');
+}
 
 export type { GlobalArgs };

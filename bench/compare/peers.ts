@@ -306,8 +306,9 @@ export class NqPeer implements Peer {
     await run('nq', ['-w', ref.file as string], { env: cleanEnv({ NQDIR: join(ref.file as string, '..') }), timeoutMs: 600_000 });
   }
 
+  /** fq takes job ids (file names) in NQDIR: given a path it cannot set its inotify watch. */
   follower(ref: JobRef): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
-    return { file: 'fq', args: [ref.file as string], env: cleanEnv({ NQDIR: join(ref.file as string, '..') }) };
+    return { file: 'fq', args: [ref.id], env: cleanEnv({ NQDIR: join(ref.file as string, '..') }) };
   }
 
   /** SIGTERM to the job's process (and group) — only while that PID is still this job (NQJOBID). */

@@ -57,9 +57,9 @@ export function openRig(options: RigOptions = {}): Rig {
     db.close();
   }
   const store = openStore(file, options.store);
-  for (const p of pragmas) if (!pageSize.includes(p)) store.db.pragma(p);
   let cgroups: CgroupHost | null = null;
   try {
+    for (const p of pragmas) if (!pageSize.includes(p)) store.db.pragma(p);
     if (options.withCgroups !== false) cgroups = openCgroupHost({ instance: `jobctl-bench-${randomBytes(4).toString('hex')}` });
   } catch (err) {
     store.close();

@@ -18,6 +18,7 @@ export type { JobQuery, JobRepository, JobResult, JobRow, JobStart, NewJob } fro
 export type { LogChunk, LogFollowQuery, LogItem, LogReadQuery, LogStore, LogWriter } from './log-types.ts';
 export type { Migration } from './migrate.ts';
 export { migrate, parseMigrations } from './migrate.ts';
+export { COMMIT_INTERVAL_MS } from './log-writer.ts';
 export type { RetentionPolicy, RetentionResult } from './retention.ts';
 
 /** The migrations of schema.sql, parsed once. */

@@ -73,7 +73,9 @@ describe('the single executable, alone, without node', { skip: SKIP && 'JOBCTL_S
     const user = join(root, 'user');
     mkdirSync(user);
     home = join(user, 'jobctl-home');
-    env = { PATH: path, HOME: user, TERM: 'xterm-256color', NO_COLOR: '1' };
+    // No autostart: the daemon under test is the one started explicitly below, and a client racing
+    // its shutdown must not bring up another one.
+    env = { PATH: path, HOME: user, TERM: 'xterm-256color', NO_COLOR: '1', JOBCTL_NO_AUTOSTART: '1' };
     assert.notEqual(spawnSync('sh', ['-c', 'command -v node'], { env }).status, 0, 'node must not be reachable on the test PATH');
     assert.deepEqual(readdirSync(alone), ['jobctl']);
   });
@@ -160,11 +162,11 @@ describe('the single executable, alone, without node', { skip: SKIP && 'JOBCTL_S
     const id = started.stdout.trim();
     const socket = `jobctl-binary-${process.pid}`;
     const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
-    t.after(() => {
+    t.after(async () => {
       tmux('kill-server');
-      void jobctl(['--home', home, 'stop', id, '--grace', '0s']);
+      await jobctl(['--home', home, 'stop', id, '--grace', '0s']);
     });
-    const command = ['env', '-i', `PATH=${env.PATH}`, `HOME=${env.HOME}`, 'TERM=xterm-256color', binary, '--home', home, 'top'].map((a) => `'${a}'`).join(' ');
+    const command = ['env', '-i', `PATH=${env.PATH}`, `HOME=${env.HOME}`, 'TERM=xterm-256color', 'JOBCTL_NO_AUTOSTART=1', binary, '--home', home, 'top'].map((a) => `'${a}'`).join(' ');
     assert.equal(tmux('new-session', '-d', '-s', 'top', '-x', '140', '-y', '35', command).status, 0);
     const screen = await pollUntil('top to show the job', () => {
       const shot = tmux('capture-pane', '-p', '-t', 'top').stdout;

@@ -169,26 +169,31 @@ function makeCase(r: Rand, f: Fixture, nextId: () => number): Case {
     // Never revoke the fuzzer's own certificates (that would end the run early, by design).
     if (method === 'certs.revoke' && (JSON.stringify(params) ?? '').includes(f.adminUser)) params = { user: 'fuzz-victim' };
     let text = JSON.stringify({ t: 'req', id, method: r() < 0.05 ? randomString(r) : method, params });
-    if (r() < 0.05) text = text.replace('"params":{', '"params":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},');
-    return { data: text, binary: false, id, mayClose: null, kind: 'mutated' };
+    if (r() < 0.05) {
+      // Keys JSON.stringify cannot write as own properties: spliced into the text.
+      text = text.replace(/"params":\{(\}?)/, (_m, close: string) => `"params":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${close ? '}' : ','}`);
+    }
+    return { data: text, binary: false, id, mayClose: Buffer.byteLength(text) > MAX_FRAME_BYTES ? 1009 : null, kind: 'mutated' };
   }
   if (roll < 0.7) {
     // A valid request, unmutated: the handlers' happy paths interleaved with the garbage.
-    return { data: JSON.stringify({ t: 'req', id, method, params }), binary: false, id, mayClose: null, kind: 'valid' };
+    const text = JSON.stringify({ t: 'req', id, method, params });
+    return { data: text, binary: false, id, mayClose: Buffer.byteLength(text) > MAX_FRAME_BYTES ? 1009 : null, kind: 'valid' };
   }
   if (roll < 0.8) {
     // Damaged envelope: the id may be unreadable.
     const base = JSON.stringify(r() < 0.5 ? { t: 'req', id, method, params } : mutate(r, { t: 'req', id, method, params })) ?? 'null';
-    return { data: damageText(r, base), binary: false, id: null, mayClose: null, kind: 'damaged' };
+    const text = damageText(r, base);
+    return { data: text, binary: false, id: null, mayClose: Buffer.byteLength(text) > MAX_FRAME_BYTES ? 1009 : null, kind: 'damaged' };
   }
   if (roll < 0.86) return { data: JSON.stringify(randomJson(r)) ?? 'null', binary: false, id: null, mayClose: null, kind: 'random-json' };
   if (roll < 0.9) {
     // Deep nesting, inside params (id readable) or as the whole frame.
     const depth = pick(r, [31, 32, 33, 100, 5000, 100_000]);
     const nest = '['.repeat(depth) + ']'.repeat(depth);
-    return r() < 0.5
-      ? { data: `{"t":"req","id":${id},"method":"${method}","params":${nest}}`, binary: false, id, mayClose: null, kind: 'deep' }
-      : { data: nest, binary: false, id: null, mayClose: null, kind: 'deep' };
+    // Refused before parsing (so the id is not read: the answer carries id 0), or parsed when shallow enough.
+    const data = r() < 0.5 ? `{"t":"req","id":${id},"method":"${method}","params":${nest}}` : nest;
+    return { data, binary: false, id: null, mayClose: null, kind: 'deep' };
   }
   if (roll < 0.94) {
     const size = pick(r, [0, 1, 24, 100, 4096]);
@@ -196,8 +201,11 @@ function makeCase(r: Rand, f: Fixture, nextId: () => number): Case {
   }
   if (roll < 0.97) {
     // Big but within the frame limit: a request whose params carry most of a MiB.
-    const fill = 'y'.repeat(int(r, 100_000, MAX_FRAME_BYTES - 200));
-    return { data: JSON.stringify({ t: 'req', id, method, params: { ...(params as object), pad: fill } }), binary: false, id, mayClose: null, kind: 'big' };
+    const base = JSON.stringify({ t: 'req', id, method, params: { ...(params as object), pad: '' } });
+    const room = MAX_FRAME_BYTES - Buffer.byteLength(base);
+    if (room < 1000) return { data: base, binary: false, id, mayClose: Buffer.byteLength(base) > MAX_FRAME_BYTES ? 1009 : null, kind: 'big' };
+    const text = base.replace('"pad":""', `"pad":"${'y'.repeat(int(r, room / 2, room))}"`);
+    return { data: text, binary: false, id, mayClose: null, kind: 'big' };
   }
   if (roll < 0.985) {
     // Bytes that are not UTF-8 in a text frame: ws closes with 1007 before any of our code runs.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { openStore, type Store, type StoreOptions } from '../../src/store/index.ts';
+import { COMMIT_INTERVAL_MS, openStore, type Store, type StoreOptions } from '../../src/store/index.ts';
 import type { JobRow, LogItem, NewJob } from '../../src/store/index.ts';
 
 /** A temp directory removed when the test ends. */
@@ -75,9 +75,12 @@ export async function until(check: () => boolean, what: string, ms = 5000): Prom
   }
 }
 
-/** One turn of the event loop: lets a writer's setImmediate commit run. */
+/**
+ * Until a writer's queued commit has run: the next turn of the event loop, or the end of the commit
+ * interval when the writer committed just before (COMMIT_INTERVAL_MS).
+ */
 export function nextTurn(): Promise<void> {
-  return new Promise((r) => setImmediate(r));
+  return new Promise((r) => setTimeout(() => setImmediate(r), COMMIT_INTERVAL_MS + 1));
 }
 
 /** Drains a follower into a list. */

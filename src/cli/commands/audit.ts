@@ -1,7 +1,7 @@
 // jobctl audit [--limit N] [--json]: the record of state-changing calls (admin only).
 import type { Argv } from 'yargs';
 import { connect, type GlobalArgs } from '../context.ts';
-import { safeText, table } from '../format.ts';
+import { safeText, table } from '../../display/format.ts';
 import { out } from '../io.ts';
 
 /** yargs definition of `audit`. */

@@ -8,7 +8,7 @@ import { JobctlError, invalidArgument } from '../../rpc/errors.ts';
 import { ROLES } from '../../rpc/roles.ts';
 import { homePaths, resolveHome } from '../../home/paths.ts';
 import { connect, type GlobalArgs } from '../context.ts';
-import { safeText, table } from '../format.ts';
+import { safeText, table } from '../../display/format.ts';
 import { out } from '../io.ts';
 
 /** yargs definition of `certs`. */

@@ -4,7 +4,7 @@ import { resolveHome } from '../../home/paths.ts';
 import { LIMIT_NAMES } from '../../rpc/model.ts';
 import { PROTOCOL_VERSION } from '../../rpc/protocol.ts';
 import { connect, type GlobalArgs } from '../context.ts';
-import { palette, useColor } from '../format.ts';
+import { palette, useColor } from '../../display/format.ts';
 import { out } from '../io.ts';
 
 /** The version of this build (set by the bundler from package.json). */

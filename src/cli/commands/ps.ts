@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { JOB_STATES, type JobInfo, type JobState } from '../../rpc/model.ts';
 import { formatBytes } from '../../rpc/parse-size.ts';
 import { connect, type GlobalArgs } from '../context.ts';
-import { displayCommand, formatDuration, palette, runtimeMs, safeText, statusText, table, truncate, useColor } from '../format.ts';
+import { displayCommand, formatDuration, palette, runtimeMs, safeText, statusText, table, truncate, useColor } from '../../display/format.ts';
 import { out } from '../io.ts';
 
 /** yargs definition of `ps`. */

@@ -5,7 +5,7 @@ import { invalidArgument } from '../../rpc/errors.ts';
 import { shellExitStatus } from '../../jobs/signals.ts';
 import { connect, type GlobalArgs } from '../context.ts';
 import { limitsFromArgs, withLimitOptions } from '../limits-args.ts';
-import { safeText } from '../format.ts';
+import { safeText } from '../../display/format.ts';
 import { note, out } from '../io.ts';
 import { followJob } from './follow.ts';
 

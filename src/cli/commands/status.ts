@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import type { JobInfo } from '../../rpc/model.ts';
 import { formatBytes } from '../../rpc/parse-size.ts';
 import { connect, type GlobalArgs } from '../context.ts';
-import { displayCommand, formatDuration, runtimeMs, safeText, statusText } from '../format.ts';
+import { displayCommand, formatDuration, runtimeMs, safeText, statusText } from '../../display/format.ts';
 import { out } from '../io.ts';
 import { parseJobId } from '../job-id.ts';
 

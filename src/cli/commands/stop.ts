@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { parseDuration, DURATION_FORMAT } from '../../rpc/parse-size.ts';
 import { connect, type GlobalArgs } from '../context.ts';
-import { safeText, statusText } from '../format.ts';
+import { safeText, statusText } from '../../display/format.ts';
 import { out } from '../io.ts';
 import { parseJobId } from '../job-id.ts';
 

@@ -1,6 +1,6 @@
 // The top two rows: where we are connected, as whom, the link's state, and job counts by state.
 import { Box, Text } from 'ink';
-import { safeText } from '../../cli/format.ts';
+import { safeText } from '../../display/format.ts';
 import { JOB_STATES } from '../../rpc/model.ts';
 import type { TopSnapshot } from '../model/top-store.ts';
 

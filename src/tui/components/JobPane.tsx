@@ -1,7 +1,7 @@
 // The selected job: a title rule, its details (command, cwd, limits, usage history) and the live
 // tail of its output.
 import { Box, Text } from 'ink';
-import { displayCommand, safeText, statusText } from '../../cli/format.ts';
+import { displayCommand, safeText, statusText } from '../../display/format.ts';
 import { formatBytes } from '../../rpc/parse-size.ts';
 import type { FollowState } from '../live/log-follower.ts';
 import { cpuText, jobTitle, limitsText } from '../model/job-text.ts';

@@ -3,7 +3,7 @@
 // at the moment it arrives, never from the last render.
 import { useInput, type Key } from 'ink';
 import { useCallback, type RefObject } from 'react';
-import { statusText } from '../../cli/format.ts';
+import { statusText } from '../../display/format.ts';
 import { isJobctlError } from '../../rpc/errors.ts';
 import type { LogFollower } from '../live/log-follower.ts';
 import { LogPager } from '../live/log-pager.ts';

@@ -1,6 +1,6 @@
 // The words and figures shown for a job: title, result, CPU, memory, limits. Pure; all user-supplied
 // text (names, commands, owners, reasons) goes through safeText/displayCommand.
-import { displayCommand, formatDuration, runtimeMs, safeText } from '../../cli/format.ts';
+import { displayCommand, formatDuration, runtimeMs, safeText } from '../../display/format.ts';
 import type { JobInfo, Limits } from '../../rpc/model.ts';
 import { formatBytes } from '../../rpc/parse-size.ts';
 import type { JobView } from './top-store.ts';

@@ -1,7 +1,7 @@
 // Job output made safe and plain for the screen. Output is untrusted: escape sequences in it could
 // move the cursor, retitle the window or rewrite the clipboard, so they are removed; what a terminal
 // would do with carriage returns and tabs is imitated; any other control character is shown escaped.
-import { safeText } from '../../cli/format.ts';
+import { safeText } from '../../display/format.ts';
 
 // CSI (ESC [ … final), OSC (ESC ] … BEL or ST), DCS/SOS/PM/APC strings, and two-byte ESC sequences.
 // eslint-disable-next-line no-control-regex

@@ -1,6 +1,6 @@
-// Human output: aligned tables, status texts, durations and sizes. Colour only on a TTY and never
-// with NO_COLOR. Everything shown is made safe for a terminal first (no escape sequences from job
-// names, commands or owners).
+// Display text shared by the CLI and the TUI: aligned tables, status texts, durations, safe rendering.
+// Colour only on a TTY and never with NO_COLOR. Everything shown is made safe for a terminal first
+// (no escape sequences from job names, commands or owners).
 import type { JobInfo } from '../rpc/model.ts';
 
 /** Whether to colour output written to stream. */
