@@ -46,6 +46,16 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   await parser
+    // yargs turns a repeated option into an array; only options declared as arrays (--env, --state)
+    // may take several values — for the others it is a usage error, not a crash further on.
+    .middleware((args) => {
+      const arrays = new Set(parser.getOptions().array);
+      for (const [key, value] of Object.entries(args)) {
+        if (Array.isArray(value) && key !== '_' && key !== '--' && !arrays.has(key)) {
+          throw new UsageError(`--${key} was given ${value.length} times; give it once`);
+        }
+      }
+    }, true)
     .demandCommand(1, 'name a command (see jobctl --help)')
     .recommendCommands()
     // Answers `--get-yargs-completions WORDS…` for the script `jobctl completion` prints (hidden command name).

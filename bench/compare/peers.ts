@@ -386,7 +386,8 @@ export class Pm2Peer implements Peer {
     await until(`pm2 process ${ref.id} to end`, async () => {
       const list = JSON.parse((await this.pm2(['jlist'])).stdout) as Array<{ name: string; pm2_env: { status: string } }>;
       const p = list.find((x) => x.name === ref.id);
-      return p && p.pm2_env.status !== 'online' && p.pm2_env.status !== 'launching' ? true : undefined;
+      // Gone from the list (deleted) counts as ended.
+      return !p || (p.pm2_env.status !== 'online' && p.pm2_env.status !== 'launching') ? true : undefined;
     }, 600_000, 100);
   }
 

@@ -91,17 +91,24 @@ class Host implements CgroupHost {
     if (!s.track) return null;
 
     // Hierarchies the job joins: tracking first (the trampoline is killable from its first write),
-    // then where usage is read, then limit-only hierarchies when their limit is asked for.
+    // then where usage is read, then limit-only hierarchies when their limit is asked for. Each v1
+    // cgroup.procs write takes the kernel's threadgroup rwsem for writing (an RCU grace period:
+    // 0.1 ms to 19 ms a write, measured under load), so a job joins no hierarchy it does not need:
+    // cgroup2's cpu.stat reports usage_usec in every cgroup, controller or not (so CPU time comes
+    // from a v2 tracking cgroup, also on hybrid hosts); without a pids limit the processes of the
+    // tracking cgroup are counted; the v1 freezer is joined only when it is the kill method.
+    const cpuFromTrack = s.track.version === 2;
+    const freezer = this.capabilities.killMethod === 'freezer' ? s.freezerV1 : null;
     const wanted: Array<Hierarchy | null | undefined> = [
       s.track,
-      s.cpuUsage?.hierarchy,
+      cpuFromTrack ? null : s.cpuUsage?.hierarchy,
       s.memoryStats?.hierarchy,
-      s.pidsStats?.hierarchy,
+      limits.pids !== undefined ? s.pidsStats?.hierarchy : null,
       limits.cpu !== undefined ? s.enforce.cpu?.hierarchy : null,
       limits.memory !== undefined ? s.enforce.memory?.hierarchy : null,
       limits.pids !== undefined ? s.enforce.pids?.hierarchy : null,
       limits.ioRead !== undefined || limits.ioWrite !== undefined ? s.enforce.io?.hierarchy : null,
-      s.freezerV1,
+      freezer,
     ];
     const hierarchies: Hierarchy[] = [];
     for (const h of wanted) if (h && !hierarchies.includes(h)) hierarchies.push(h);
@@ -138,11 +145,11 @@ class Host implements CgroupHost {
       dirs: created,
       procsFiles: created.map((d) => join(d, 'cgroup.procs')),
       track: { version: s.track.version, dir: dirOf(s.track) },
-      freezerV1: s.freezerV1 ? dirOf(s.freezerV1) : null,
+      freezerV1: freezer ? dirOf(freezer) : null,
       killMethod: this.capabilities.killMethod === 'process-group' ? 'kill-loop' : this.capabilities.killMethod,
-      cpuUsage: at(s.cpuUsage),
+      cpuUsage: cpuFromTrack ? { version: 2, dir: dirOf(s.track) } : at(s.cpuUsage),
       memory: at(s.memoryStats),
-      pidsCounter: at(s.pidsStats),
+      pidsCounter: limits.pids !== undefined ? at(s.pidsStats) : null,
     };
     return new CgroupJob(spec);
   }

@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { readDaemonFile } from '../home/daemon-file.ts';
 import { homePaths } from '../home/paths.ts';
-import { readIdentity } from '../pki/index.ts';
+// identity-dir directly: pki/index.ts also pulls node-forge (certificate issuing), ≈ 10 ms per CLI call.
+import { readIdentity } from '../pki/identity-dir.ts';
 import { JobctlError } from '../rpc/errors.ts';
 import { Connection } from './connection.ts';
 import { selfCommand } from './self-command.ts';

@@ -92,6 +92,12 @@ function randomArgs(r: Rand, ids: readonly string[]): string[] {
       args.push(pick(r, FLAG_VALUES[flag] ?? [...HOSTILE, ...NUMBERS, 'K=V', '=V', 'K=']));
     }
   }
+  // A flag given twice (yargs makes it an array).
+  const flags = args.filter((a) => a.startsWith('-') && a !== '--');
+  if (flags.length > 0 && r() < 0.25) {
+    const flag = pick(r, flags);
+    args.push(flag, pick(r, FLAG_VALUES[flag] ?? ['x', '1']));
+  }
   if (command === 'run' && r() < 0.9) args.push('--', ...pick(r, [['true'], ['false'], ['nonexistent-command-xyz'], ['echo', pick(r, HOSTILE)], ['/'], ['./relative-nothing']]));
   return args.filter((a) => !a.includes('\u0000')); // execve cannot carry NUL
 }
