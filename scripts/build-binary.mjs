@@ -212,7 +212,7 @@ try {
     const versions = ensureRuntime();
     const addon = ensureAddon(versions);
     if (args.includes('--runtime-only')) {
-      process.stdout.write(`JOBCTL_NODE24_BIN='${dirname(NODE24)}'\nJOBCTL_SQLITE_ADDON='${addon}'\n`);
+      process.stdout.write(`JOBCTL_NODE24_BIN='${dirname(NODE24)}'\nJOBCTL_NODE24_SQLITE_ADDON='${addon}'\n`);
       return;
     }
     await buildExecutable(versions, addon);

@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
     // yargs turns a repeated option into an array; only options declared as arrays (--env, --state)
     // may take several values — for the others it is a usage error, not a crash further on.
     .middleware((args) => {
-      const arrays = new Set(parser.getOptions().array);
+      const arrays = new Set((parser as unknown as { getOptions(): { array: string[] } }).getOptions().array);
       for (const [key, value] of Object.entries(args)) {
         if (Array.isArray(value) && key !== '_' && key !== '--' && !arrays.has(key)) {
           throw new UsageError(`--${key} was given ${value.length} times; give it once`);

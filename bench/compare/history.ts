@@ -73,14 +73,16 @@ export async function historyAtScale(): Promise<Row[]> {
   const apiPs = await timeIt(reps, () => conn.call('job.list', { limit: 1000 }));
   const apiStatus = await timeIt(reps, () => conn.call('job.get', { id: Number(mid) }));
   const apiTail = await timeIt(reps, async () => {
-    let lines = 0;
-    const { done } = await conn.streamLogs({ id: Number(big), follow: false, tailLines: 100 }, { onChunk: (_s, data) => void (lines += data.toString('latin1').split('\n').length - 1) });
+    let text = '';
+    const { done } = await conn.streamLogs({ id: Number(big), follow: false, tailLines: 100 }, { onChunk: (_s, data) => void (text += data.toString('latin1')) });
     await done;
-    if (lines !== 100) throw new Error(`logs.subscribe tailLines 100 gave ${lines} lines`);
+    if (lineCount(text) !== 100) throw new Error(`logs.subscribe tailLines 100 gave ${lineCount(text)} lines`);
   });
   conn.close();
+  // A line is what ends with "\n", plus an unterminated last one (head -c cuts the last line).
+  const lineCount = (text: string): number => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   const tail = await j.cli(['logs', '--tail', '100', big]);
-  if (tail.stdout.split('\n').length !== 101) throw new Error(`jobctl logs --tail 100 printed ${tail.stdout.split('\n').length - 1} lines`);
+  if (lineCount(tail.stdout) !== 100) throw new Error(`jobctl logs --tail 100 printed ${lineCount(tail.stdout)} lines`);
   const jPs = await timeIt(reps, () => j.cli(['ps']));
   const jStatus = await timeIt(reps, () => j.cli(['status', mid]));
   const jTail = await timeIt(reps, () => j.cli(['logs', '--tail', '100', big]));

@@ -2,7 +2,7 @@
 // from the npm registry into a temporary prefix; tsp and nq with apt-get when missing), runs every
 // scenario for each tool that can do it, and prints one table of medians and same-run ratios.
 //   node scripts/build.mjs --tests && node --enable-source-maps build/bench/compare/run.js [--quick]
-//     [--only idle,submit,throughput,ingest,follow,fanout,history] [--md FILE]
+//     [--only idle,submit,throughput,ingest,follow,fanout,history] [--peers jobctl,tsp,nq,pm2] [--md FILE]
 // Everything it starts (daemons, peer daemons, jobs, followers) and every temp dir is removed at the
 // end, also on Ctrl-C. Traffic stays on loopback.
 import { writeFileSync } from 'node:fs';
@@ -58,8 +58,9 @@ async function main(): Promise<number> {
   if (apt.nq) skipped.push(`nq ${apt.nq}`);
   else peers.push(new NqPeer());
   peers.push(new Pm2Peer());
+  const wanted = argValue('--peers')?.split(',');
   const started: Peer[] = [];
-  for (const p of peers) {
+  for (const p of peers.filter((x) => !wanted || wanted.includes(x.name))) {
     try {
       await p.start();
       started.push(p);

@@ -1,10 +1,17 @@
 // cgroup v2 delegation: enabling the limit controllers for the job cgroups.
 //
-// v2's no-internal-processes rule: a non-root cgroup that holds processes cannot enable controllers
-// for its children (EBUSY). The daemon usually sits in its own cgroup (a systemd service), so when
-// enabling fails with EBUSY it moves itself into a leaf, <own>/<instance>/supervisor, and retries. If
-// other processes share the cgroup, or it is not delegated (EACCES/EPERM), the affected limits are
-// reported not enforceable, with the reason and a fix; nothing crashes.
+// Kernel rules this follows (verified on Debian's 6.1 in the VM, see scripts/vm):
+// - No internal processes: a non-root cgroup that holds processes cannot enable *domain* controllers
+//   (memory, io) for its children: EBUSY. The root cgroup (the only one without a cgroup.type file)
+//   is exempt.
+// - But *threaded* controllers (cpu, pids, cpuset, perf_event) ARE accepted there, and that silently
+//   turns the cgroup into a thread root (cgroup.type "domain threaded"): its child cgroups become
+//   "domain invalid" — no process can be moved into them (EOPNOTSUPP), not even the daemon itself,
+//   and no controller can be enabled in them. Writing "+cpu" into a populated <own> therefore breaks
+//   every job. So nothing is ever written to <own>/cgroup.subtree_control while <own> holds a process:
+//   the daemon first moves itself into a leaf, <own>/<instance>/supervisor (only possible when it is
+//   alone there), and only then enables controllers. With company nothing is written, and the
+//   affected limits are reported not enforceable, with the reason and a fix; nothing crashes.
 
 import { join } from 'node:path';
 import { errnoOf, mkdirCgroup, readText, writeValue } from './files.ts';
@@ -71,7 +78,7 @@ function explain(c: LimitController, file: string, ownPath: string, errno: strin
   if (errno === 'EBUSY') {
     const who = others.length > 0 ? ` (pids ${others.slice(0, 5).join(', ')}${others.length > 5 ? ', …' : ''})` : '';
     return {
-      reason: `cannot enable the cgroup v2 ${c} controller in ${file}: EBUSY — other processes${who} share the daemon's cgroup ${ownPath}, and a v2 cgroup with processes cannot hand controllers to its children`,
+      reason: `cannot enable the cgroup v2 ${c} controller in ${file}: EBUSY — other processes${who} share the daemon's cgroup ${ownPath}, and a non-root v2 cgroup with processes cannot hand controllers to its children (cpu and pids would be accepted, but would make it a thread root whose child cgroups take no process)`,
       fix: `give the daemon a cgroup of its own: ${DELEGATE_FIX}`,
     };
   }
@@ -87,10 +94,14 @@ function explain(c: LimitController, file: string, ownPath: string, errno: strin
   };
 }
 
+/** Controllers the kernel treats as threaded: accepted in a populated cgroup, which becomes a thread root. */
+const THREADED_CONTROLLERS: ReadonlySet<string> = new Set(['cpu', 'cpuset', 'perf_event', 'pids']);
+
 /**
- * Enables each wanted controller in <own>/cgroup.subtree_control and <instance>/cgroup.subtree_control,
- * moving the daemon into <instance>/supervisor if <own> refuses with EBUSY. Never throws for kernel
- * refusals: they come back in `failed`.
+ * Enables each wanted controller in <own>/cgroup.subtree_control and <instance>/cgroup.subtree_control.
+ * When <own> is not the root and holds the daemon, the daemon first moves itself into
+ * <instance>/supervisor (see the file comment for why it must happen before any write). Never throws
+ * for kernel refusals: they come back in `failed`.
  */
 export function delegateV2(req: DelegationRequest, ops: DelegateOps = kernelOps): DelegationResult {
   const failed = new Map<LimitController, DelegationFailure>();
@@ -98,47 +109,55 @@ export function delegateV2(req: DelegationRequest, ops: DelegateOps = kernelOps)
   const instSub = join(req.instanceDir, 'cgroup.subtree_control');
   const before = new Set(readList(ops, ownSub));
   let supervisorDir: string | null = null;
-  let moveError: DelegationFailure | null = null;
 
-  // Moving helps only when the daemon is alone in <own>; with company it would change nothing.
-  const others = parsePidList(readOr(ops, join(req.ownDir, 'cgroup.procs'))).filter((p) => p !== req.pid);
-  const moveSelf = (): boolean => {
-    if (supervisorDir) return true;
-    if (moveError) return false;
-    const dir = join(req.instanceDir, SUPERVISOR_DIR);
-    const procs = join(dir, 'cgroup.procs');
-    try {
-      ops.mkdir(dir);
-      ops.write(procs, String(req.pid));
-      supervisorDir = dir;
-      return true;
-    } catch (err) {
-      moveError = {
-        reason: `cannot move the daemon (pid ${req.pid}) into its own leaf cgroup: writing ${procs} failed with ${errnoFrom(err)}`,
-        fix: DELEGATE_FIX,
-      };
-      return false;
-    }
+  // The root cgroup has no cgroup.type (inside a cgroup namespace "/" is not the root and has one).
+  const isRoot = readOr(ops, join(req.ownDir, 'cgroup.type')).trim() === '';
+  const procs = parsePidList(readOr(ops, join(req.ownDir, 'cgroup.procs')));
+  const others = procs.filter((p) => p !== req.pid);
+  const failAll = (f: (c: LimitController) => DelegationFailure): void => {
+    for (const c of req.wanted) if (!failed.has(c)) failed.set(c, f(c));
   };
 
+  if (!isRoot && others.length > 0) {
+    // Moving would change nothing (the others stay), and any write could make <own> a thread root.
+    failAll((c) => explain(c, ownSub, req.ownPath, 'EBUSY', others));
+  } else if (!isRoot && procs.length > 0) {
+    const step = (what: string, fn: () => void): boolean => {
+      try {
+        fn();
+        return true;
+      } catch (err) {
+        const errno = errnoFrom(err);
+        const denied = errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS' ? `cgroup ${req.ownPath} not delegated to the daemon: ` : '';
+        const reason = `${denied}cannot move the daemon (pid ${req.pid}) into its own leaf cgroup: ${what} failed with ${errno}`;
+        failAll(() => ({ reason, fix: DELEGATE_FIX }));
+        return false;
+      }
+    };
+    // Threaded controllers already enabled in <own> (an earlier daemon, or another tool, wrote them
+    // while inside) make it a thread root whose children cannot take the daemon: turn them off first.
+    const threadedLeft = [...before].filter((c) => THREADED_CONTROLLERS.has(c));
+    const cleared = step(`turning off ${threadedLeft.map((c) => `"${c}"`).join(', ')} in ${ownSub} (it made ${req.ownPath} a thread root)`, () => {
+      for (const c of threadedLeft) {
+        ops.write(ownSub, `-${c}`);
+        before.delete(c);
+      }
+    });
+    const dir = join(req.instanceDir, SUPERVISOR_DIR);
+    if (cleared && step(`writing ${join(dir, 'cgroup.procs')}`, () => {
+      ops.mkdir(dir);
+      ops.write(join(dir, 'cgroup.procs'), String(req.pid));
+    })) {
+      supervisorDir = dir;
+    }
+  }
+
   for (const c of req.wanted) {
+    if (failed.has(c) || before.has(c)) continue;
     try {
       ops.write(ownSub, `+${c}`);
     } catch (err) {
-      let errno = errnoFrom(err);
-      if (errno === 'EBUSY' && others.length === 0) {
-        if (!moveSelf()) {
-          failed.set(c, moveError ?? explain(c, ownSub, req.ownPath, errno));
-          continue;
-        }
-        try {
-          ops.write(ownSub, `+${c}`);
-          continue;
-        } catch (err2) {
-          errno = errnoFrom(err2);
-        }
-      }
-      failed.set(c, explain(c, ownSub, req.ownPath, errno, others));
+      failed.set(c, explain(c, ownSub, req.ownPath, errnoFrom(err), others));
     }
   }
 

@@ -10,7 +10,7 @@ import { applyWrites, exists, mkdirCgroup, readPidsRecursive, removeCgroupTree, 
 import { CgroupJob, type JobSpec } from './job.ts';
 import type { Backend, Hierarchy } from './layout.ts';
 import { requestedLimits, validateLimits } from './limits.ts';
-import { instanceDir, probeHost, type HostState } from './probe.ts';
+import { instanceDir, noteSupervisorLeaf, probeHost, type HostState } from './probe.ts';
 import type { CgroupHost, CgroupOptions, Capabilities, JobCgroup } from './types.ts';
 import type { VersionedDir } from './kill.ts';
 import * as v1 from './v1.ts';
@@ -269,8 +269,11 @@ class Host implements CgroupHost {
     try {
       for (const c of v2.subtreeControl(inst)) s.ops.write(join(inst, 'cgroup.subtree_control'), `-${c}`);
       for (const c of mine) s.ops.write(join(v2h.ownDir, 'cgroup.subtree_control'), `-${c}`);
-      if (v2.subtreeControl(v2h.ownDir).length > 0 && v2h.ownPath !== '/') return;
+      // Controllers still on in <own> (enabled by someone else) forbid moving back: domain ones
+      // with EBUSY, threaded ones would be accepted and make <own> a thread root (see delegate.ts).
+      if (v2.subtreeControl(v2h.ownDir).length > 0) return;
       s.ops.write(join(v2h.ownDir, 'cgroup.procs'), String(s.pid));
+      noteSupervisorLeaf(sup, false);
       tryRemoveTree(sup);
     } catch {
       // stay in the leaf

@@ -188,6 +188,27 @@ async function killFrozenV2(job: JobDirs, dir: string, deadline: number): Promis
   }
 }
 
+/**
+ * cgroup.kill (kernel >= 5.14), written again while the job stays populated. Kernels before the fix
+ * "cgroup: fix race between fork and cgroup.kill" (2025; Debian 6.1 has it from 6.1.129) can miss a
+ * child whose fork straddles the write: it lands in the cgroup after the kill walked it. A second
+ * write reaches it; the write is idempotent and costs one cgroup walk.
+ */
+async function killCgroupV2(job: JobDirs, dir: string, deadline: number): Promise<boolean> {
+  let pause = 50;
+  for (;;) {
+    try {
+      v2.kill(dir);
+    } catch (err) {
+      // A directory removed meanwhile is empty (waitEmpty reads it so); anything else is an error.
+      if (exists(join(dir, 'cgroup.kill'))) throw err;
+    }
+    if (await waitEmpty(job, Math.min(pause, Math.max(0, deadline - Date.now())))) return true;
+    if (Date.now() >= deadline) return false;
+    pause = Math.min(pause * 2, 1000);
+  }
+}
+
 /** Kills every process of the job with its kill method; rejects with INTERNAL listing survivors after timeoutMs. */
 export async function killAll(job: JobDirs, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -195,8 +216,7 @@ export async function killAll(job: JobDirs, timeoutMs = 5000): Promise<void> {
   let ok: boolean;
   const track = job.track;
   if (job.killMethod === 'cgroup.kill' && track?.version === 2 && exists(join(track.dir, 'cgroup.kill'))) {
-    v2.kill(track.dir);
-    ok = await waitEmpty(job, Math.max(0, deadline - Date.now()));
+    ok = await killCgroupV2(job, track.dir, deadline);
   } else if (job.killMethod === 'freezer' && job.freezerV1) {
     ok = await killFrozenV1(job, job.freezerV1, deadline);
   } else if (job.killMethod === 'freezer' && track?.version === 2 && exists(join(track.dir, 'cgroup.freeze'))) {

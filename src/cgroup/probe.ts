@@ -52,6 +52,18 @@ function hasSwap(root: string): boolean {
   return text !== null && text.trim().split('\n').length > 1;
 }
 
+/**
+ * Supervisor leaves this process moved itself into (rooted paths). A process may open hosts for
+ * several instances (tests do); the second one must use the same <own>, not nest under the leaf.
+ */
+const leavesOfThisProcess = new Set<string>();
+
+/** Records (moved true) or forgets a supervisor leaf of this process. */
+export function noteSupervisorLeaf(dir: string, moved: boolean): void {
+  if (moved) leavesOfThisProcess.add(dir);
+  else leavesOfThisProcess.delete(dir);
+}
+
 /** The layout with cgroup directories moved under root, and a previous self-move undone in the v2 own path. */
 function rootedLayout(layout: DetectedLayout, root: string, instance: string): DetectedLayout {
   const hierarchies = layout.hierarchies.map((h): Hierarchy => {
@@ -59,13 +71,29 @@ function rootedLayout(layout: DetectedLayout, root: string, instance: string): D
     // A daemon that moved itself into <own>/<instance>/supervisor (or a child it started) must keep
     // using <own>, not nest a new subtree inside its old one.
     const suffix = `/${instance}/${SUPERVISOR_DIR}`;
-    if (h.version === 2 && ownPath.endsWith(suffix)) {
+    if (h.version === 2 && (ownPath.endsWith(suffix) || leavesOfThisProcess.has(join(root, ownDir)))) {
       ownPath = ownPath.slice(0, -suffix.length) || '/';
       ownDir = posix.dirname(posix.dirname(ownDir));
     }
     return { ...h, ownPath, ownDir: join(root, ownDir) };
   });
   return { ...layout, hierarchies };
+}
+
+/**
+ * Why job cgroups under <own>/<instance> could not take processes, or null when they can. A v2 cgroup
+ * takes processes only as a plain domain: under a thread root (a non-root cgroup holding processes
+ * with cpu or pids enabled for its children: cgroup.type "domain threaded") every child cgroup is
+ * "domain invalid", and moving a process into it fails with EOPNOTSUPP; in a threaded subtree
+ * cgroup.kill fails with EOPNOTSUPP.
+ */
+function v2InstanceProblem(h: Hierarchy, instance: string): string | null {
+  const inst = instanceDir(h, instance);
+  const type = readOptional(join(inst, 'cgroup.type'))?.trim();
+  if (type === undefined || type === 'domain') return null;
+  const ownType = readOptional(join(h.ownDir, 'cgroup.type'))?.trim();
+  return `${inst} has cgroup.type "${type}" (the daemon's cgroup ${h.ownPath} is "${ownType ?? '?'}"): job cgroups there cannot take processes. ` +
+    `A non-root cgroup that holds processes and enables cpu or pids for its children becomes a thread root; give the daemon a cgroup of its own (systemd Delegate=yes) and leave its cgroup.subtree_control to jobctl`;
 }
 
 /** Probes the host; see the file comment for the side effects. */
@@ -98,15 +126,24 @@ export function probeHost(root: string, instance: string, pid: number, ops: Dele
     }
   };
 
+  // v2 first: delegation may move the daemon, which decides whether <instance> can hold job cgroups.
+  let delegation: DelegationResult | null = null;
+  if (v2h && use(v2h)) {
+    if (plan.v2Wanted.length > 0) {
+      delegation = delegateV2({ ownDir: v2h.ownDir, ownPath: v2h.ownPath, instanceDir: instanceDir(v2h, instance), wanted: plan.v2Wanted, pid }, ops);
+      if (delegation.supervisorDir && pid === process.pid) noteSupervisorLeaf(delegation.supervisorDir, true);
+    }
+    const why = v2InstanceProblem(v2h, instance);
+    if (why) {
+      usable.delete(v2h);
+      unusable.set(v2h, why);
+    }
+  }
+
   // Tracking: v2 when mounted (pure or the hybrid's controller-less mount), else a v1 hierarchy.
   const v1 = (name: string): Hierarchy | null => layout.hierarchies.find((h) => h.version === 1 && h.controllers.includes(name)) ?? null;
   const trackCandidates = [v2h, v1('freezer'), v1('pids'), v1('memory'), v1('cpuacct'), v1('cpu'), v1('blkio')];
   const track = trackCandidates.find((h) => use(h)) ?? null;
-
-  let delegation: DelegationResult | null = null;
-  if (v2h && plan.v2Wanted.length > 0 && use(v2h)) {
-    delegation = delegateV2({ ownDir: v2h.ownDir, ownPath: v2h.ownPath, instanceDir: instanceDir(v2h, instance), wanted: plan.v2Wanted, pid }, ops);
-  }
 
   // Kill method: cgroup.kill (kernel >= 5.14) and cgroup.freeze (>= 5.2) are detected by their files,
   // which exist only in non-root v2 cgroups — so in <own>/<instance>, never in <own> (it may be the root).

@@ -16,6 +16,30 @@ export interface PumpSink {
 /** Bytes in flight on the socket before the pump waits. */
 export const HIGH_WATER = 1024 * 1024;
 
+/**
+ * Bytes all pumps together send in one turn of the event loop; past it they continue on the next
+ * turn. Without it, many followers of a fast job chain their sends through promises within one turn
+ * (up to HIGH_WATER each: 100 followers, 100 MiB of TLS), the jobs' pipes are read once per turn, and
+ * the job itself is slowed (25× in the fan-out benchmark). With it, reading output comes first and
+ * followers that fall behind catch up from the store.
+ */
+export const TURN_BUDGET = 1024 * 1024;
+
+let spentThisTurn = 0;
+let resetQueued = false;
+
+/** Counts bytes against this turn's budget; the count restarts on the next turn. */
+function spend(bytes: number): void {
+  spentThisTurn += bytes;
+  if (!resetQueued) {
+    resetQueued = true;
+    setImmediate(() => {
+      spentThisTurn = 0;
+      resetQueued = false;
+    });
+  }
+}
+
 /** Runs a pump until the iterator ends, the socket closes or signal aborts; resolves with why it ended. */
 export async function pumpLogs(
   items: AsyncIterator<LogItem>,
@@ -33,6 +57,9 @@ export async function pumpLogs(
     for (;;) {
       if (signal.aborted) return 'unsubscribed';
       if (!sink.isOpen() || sendError) return 'closed';
+      // Over this turn's budget: the next turn (I/O is polled in between).
+      while (spentThisTurn >= TURN_BUDGET) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal.aborted) return 'unsubscribed';
       const next = await items.next();
       if (next.done) return 'finished';
       const item = next.value;
@@ -41,6 +68,7 @@ export async function pumpLogs(
         continue;
       }
       const frame = encode(item);
+      spend(frame.byteLength);
       inFlight += frame.byteLength;
       sink.sendBinary(frame, (err) => {
         inFlight -= frame.byteLength;

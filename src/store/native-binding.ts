@@ -1,14 +1,11 @@
-// Which compiled SQLite addon better-sqlite3 uses. Normally none is chosen here and better-sqlite3
-// loads its own from node_modules. Two cases differ:
-// - Inside the single executable (Node SEA) there is no node_modules: the addon is an embedded asset.
-//   dlopen needs a file, so it is written once, atomically, to a cache directory under a name holding
-//   its hash, and loaded from there (a path string as `nativeBinding` fails inside a SEA; the loaded
-//   module object works).
-// - JOBCTL_SQLITE_ADDON names an addon built for the running Node (the test run under the embedded
-//   Node 24 uses it, so node_modules keeps the addon of the development Node). Ignored inside a SEA.
+// Which compiled SQLite addon better-sqlite3 uses inside the single executable (Node SEA). There is
+// no node_modules there: the addon is an embedded asset. dlopen needs a file, so it is written once,
+// atomically, to a cache directory under a name holding its hash, and loaded from there (a path string
+// as `nativeBinding` fails inside a SEA; the loaded module object works). Outside a SEA nothing is
+// chosen here and better-sqlite3 loads its own addon from node_modules.
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { getAsset, getRawAsset, isSea } from 'node:sea';
 import type Database from 'better-sqlite3';
 import { JobctlError } from '../rpc/errors.ts';
@@ -22,13 +19,12 @@ const ADDON_HASH_ASSET = 'better_sqlite3.node.sha256';
 let loaded: object | undefined;
 
 /**
- * Options for `new Database(file, …)` naming the addon to use: none (better-sqlite3 loads its own from
- * node_modules) unless inside a single executable or with JOBCTL_SQLITE_ADDON set. The library takes
- * a loaded module object as well as a path (lib/database.js); its type declarations know only the path.
+ * Options for `new Database(file, …)`: inside a single executable, the embedded addon; elsewhere
+ * `nativeBinding` is undefined and better-sqlite3 loads its own from node_modules. The library takes a
+ * loaded module object as well as a path (lib/database.js); its type declarations know only the path.
  */
 export function nativeBindingOption(env: NodeJS.ProcessEnv = process.env): Database.Options {
   if (!loaded && isSea()) loaded = loadEmbedded(env);
-  else if (!loaded && env.JOBCTL_SQLITE_ADDON) loaded = dlopen(resolve(env.JOBCTL_SQLITE_ADDON));
   return { nativeBinding: loaded as string | undefined };
 }
 

@@ -1,6 +1,7 @@
 // v2 delegation against a model of the kernel's rules (fixtures.ts kernelModel): the daemon moves
-// itself into a leaf when it is alone; with company or without delegation the limits are reported,
-// not crashed on.
+// itself into a leaf when it is alone — before it writes any subtree_control, because a threaded
+// controller (cpu, pids) is accepted in a populated cgroup and makes it a thread root whose children
+// take no process; with company or without delegation the limits are reported, not crashed on.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +28,19 @@ function setup(t: { after: (fn: () => void) => void }, available: string[], othe
 }
 
 describe('delegateV2', () => {
-  test('alone in its cgroup: EBUSY → moves itself into <instance>/supervisor → controllers enabled at both levels', (t) => {
+  test('the model has the kernel\'s trap: "+cpu" into a populated cgroup is accepted and its children take no process', (t) => {
+    const { root, cgRoot } = setup(t, ['cpu', 'memory', 'pids']);
+    const ops = kernelModel(cgRoot);
+    const own = join(root, OWN);
+    ops.write(join(own, 'cgroup.subtree_control'), '+cpu');
+    assert.equal(readTree(root, `${OWN}/cgroup.type`).trim(), 'domain threaded');
+    assert.equal(readTree(root, `${OWN}/${INST}/cgroup.type`).trim(), 'domain invalid');
+    assert.throws(() => ops.write(join(own, 'cgroup.subtree_control'), '+memory'), { code: 'ENOTSUP' });
+    ops.mkdir(join(own, INST, 'job-1'));
+    assert.throws(() => ops.write(join(own, INST, 'job-1', 'cgroup.procs'), '5000009'), { code: 'ENOTSUP' });
+  });
+
+  test('alone in its cgroup: moves itself into <instance>/supervisor before any subtree_control write → controllers enabled at both levels', (t) => {
     const { root, cgRoot, req } = setup(t, ['cpu', 'memory', 'pids']);
     const ops = kernelModel(cgRoot);
     const r = delegateV2(req, ops);
@@ -38,17 +51,34 @@ describe('delegateV2', () => {
     assert.equal(readTree(root, `${OWN}/cgroup.procs`), '', 'the daemon left <own>');
     assert.equal(readTree(root, `${OWN}/${INST}/supervisor/cgroup.procs`).trim(), String(FAKE_DAEMON_PID));
     assert.equal(readTree(root, `${OWN}/${INST}/cgroup.subtree_control`).trim(), 'cpu memory pids');
-    // The order the kernel needs: try <own>, move on EBUSY, retry, then <instance>.
-    assert.deepEqual(ops.writes.slice(0, 3), [
-      `/system.slice/jobctl.service/cgroup.subtree_control +cpu`,
+    // The order the kernel needs: move first (writing "+cpu" first would succeed and make <own> a
+    // thread root: the move and every job placement would then fail with EOPNOTSUPP), then <own>, then <instance>.
+    assert.deepEqual(ops.writes, [
       `/system.slice/jobctl.service/${INST}/supervisor/cgroup.procs ${FAKE_DAEMON_PID}`,
-      `/system.slice/jobctl.service/cgroup.subtree_control +cpu`,
+      ...['cpu', 'memory', 'pids'].map((c) => `/system.slice/jobctl.service/cgroup.subtree_control +${c}`),
+      ...['cpu', 'memory', 'pids'].map((c) => `/system.slice/jobctl.service/${INST}/cgroup.subtree_control +${c}`),
     ]);
+    assert.equal(readTree(root, `${OWN}/cgroup.type`).trim(), 'domain');
+    assert.equal(readTree(root, `${OWN}/${INST}/cgroup.type`).trim(), 'domain', 'job cgroups can take processes');
+  });
+
+  test('<own> left a thread root by an earlier run (cpu and pids on, daemon inside): turned off, daemon moved, all enabled', (t) => {
+    const { root, cgRoot, req } = setup(t, ['cpu', 'memory', 'pids']);
+    const ops = kernelModel(cgRoot);
+    ops.write(join(req.ownDir, 'cgroup.subtree_control'), '+cpu +pids');
+    assert.equal(readTree(root, `${OWN}/${INST}/cgroup.type`).trim(), 'domain invalid');
+    const r = delegateV2(req, ops);
+    assert.deepEqual(r.failed, new Map());
+    assert.deepEqual(r.enabled, ['cpu', 'memory', 'pids']);
+    assert.equal(r.supervisorDir, join(root, OWN, INST, 'supervisor'));
+    assert.deepEqual(r.enabledAtOwn, ['cpu', 'memory', 'pids'], 'cpu and pids count as ours now: dispose may turn them off');
+    assert.equal(readTree(root, `${OWN}/${INST}/cgroup.type`).trim(), 'domain');
   });
 
   test('other processes share the cgroup: no move, each limit fails with EBUSY, the pids and a Delegate=yes fix', (t) => {
     const { root, cgRoot, req } = setup(t, ['cpu', 'memory', 'pids'], [5_000_002]);
-    const r = delegateV2(req, kernelModel(cgRoot));
+    const ops = kernelModel(cgRoot);
+    const r = delegateV2(req, ops);
     assert.deepEqual(r.enabled, []);
     assert.equal(r.supervisorDir, null);
     assert.deepEqual([...r.failed.keys()], ['cpu', 'memory', 'pids']);
@@ -59,6 +89,9 @@ describe('delegateV2', () => {
     assert.match(f?.reason ?? '', /\/system\.slice\/jobctl\.service/);
     assert.match(f?.fix ?? '', /Delegate=yes/);
     assert.match(readTree(root, `${OWN}/cgroup.procs`), new RegExp(String(FAKE_DAEMON_PID)), 'the daemon stayed');
+    // Not even cpu or pids is tried: the kernel would accept them and break the cgroup for everyone in it.
+    assert.deepEqual(ops.writes, []);
+    assert.equal(readTree(root, `${OWN}/cgroup.type`).trim(), 'domain');
   });
 
   test('not delegated (EACCES): reported per controller with a fix, nothing thrown', (t) => {

@@ -196,19 +196,41 @@ function errnoError(code: string, file: string): Error {
   return Object.assign(new Error(`${code}: ${file}`), { code });
 }
 
+/** Controllers the kernel treats as threaded (allowed in a populated cgroup's subtree_control). */
+const THREADED = new Set(['cpu', 'cpuset', 'perf_event', 'pids']);
+
 /**
- * A model of the kernel's v2 rules over a fixture tree, for delegation: "+c" in subtree_control needs
- * c in cgroup.controllers (else ENOENT) and no processes in a non-root cgroup (else EBUSY); a PID
- * written to cgroup.procs leaves every other cgroup.procs of the tree; a cgroup with controllers in
- * subtree_control takes no processes (EBUSY). `deny` makes every write fail with that errno.
+ * A model of the kernel's v2 rules over a fixture tree, for delegation (verified on 6.1 in the VM):
+ * - "+c" in subtree_control needs c in cgroup.controllers (else ENOENT);
+ * - in a non-root cgroup holding processes, a domain controller (memory, io) is refused with EBUSY,
+ *   but a threaded one (cpu, pids) is ACCEPTED and makes the cgroup a thread root ("domain threaded");
+ * - below a thread root every cgroup is "domain invalid": moving a process in, or enabling a
+ *   controller there, fails with EOPNOTSUPP (Node: ENOTSUP); a thread root refuses domain controllers
+ *   with EOPNOTSUPP too;
+ * - a PID written to cgroup.procs leaves every other cgroup.procs of the tree; a non-root cgroup with
+ *   domain controllers in subtree_control takes no processes (EBUSY);
+ * - cgroup.type files are kept up to date. `deny` makes every write fail with that errno.
  */
 export function kernelModel(hierarchyRoot: string, opts: { deny?: string } = {}): DelegateOps & { writes: string[] } {
   const list = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean) : []);
   const pids = (dir: string): string[] => list(join(dir, 'cgroup.procs'));
-  const procsFiles = (dir: string): string[] => [
-    ...(existsSync(join(dir, 'cgroup.procs')) ? [join(dir, 'cgroup.procs')] : []),
-    ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => procsFiles(join(dir, e.name))),
+  const dirsUnder = (dir: string): string[] => [
+    dir,
+    ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => dirsUnder(join(dir, e.name))),
   ];
+  const procsFiles = (dir: string): string[] => dirsUnder(dir).map((d) => join(d, 'cgroup.procs')).filter((f) => existsSync(f));
+  const isRoot = (dir: string): boolean => dir === hierarchyRoot;
+  const isThreadRoot = (dir: string): boolean => !isRoot(dir) && pids(dir).length > 0 && list(join(dir, 'cgroup.subtree_control')).some((c) => THREADED.has(c));
+  const validDomain = (dir: string): boolean => {
+    for (let d = dirname(dir); d.startsWith(hierarchyRoot) && !isRoot(d); d = dirname(d)) if (isThreadRoot(d)) return false;
+    return true;
+  };
+  const refreshTypes = (): void => {
+    for (const d of dirsUnder(hierarchyRoot)) {
+      const f = join(d, 'cgroup.type');
+      if (existsSync(f)) writeFileSync(f, `${isThreadRoot(d) ? 'domain threaded' : validDomain(d) ? 'domain' : 'domain invalid'}\n`);
+    }
+  };
   const writes: string[] = [];
   return {
     writes,
@@ -223,7 +245,12 @@ export function kernelModel(hierarchyRoot: string, opts: { deny?: string } = {})
           const c = tok.slice(1);
           if (tok.startsWith('+')) {
             if (!list(join(dir, 'cgroup.controllers')).includes(c)) throw errnoError('ENOENT', file);
-            if (dir !== hierarchyRoot && pids(dir).length > 0) throw errnoError('EBUSY', file);
+            if (cur.has(c)) continue; // already on: the kernel skips it before any check
+            if (!validDomain(dir)) throw errnoError('ENOTSUP', file);
+            if (!isRoot(dir) && !THREADED.has(c)) {
+              if (isThreadRoot(dir)) throw errnoError('ENOTSUP', file);
+              if (pids(dir).length > 0) throw errnoError('EBUSY', file);
+            }
             cur.add(c);
           } else cur.delete(c);
         }
@@ -233,13 +260,15 @@ export function kernelModel(hierarchyRoot: string, opts: { deny?: string } = {})
         }
       } else if (name === 'cgroup.procs') {
         if (!existsSync(dir)) throw errnoError('ENOENT', file);
-        if (dir !== hierarchyRoot && list(join(dir, 'cgroup.subtree_control')).length > 0) throw errnoError('EBUSY', file);
+        if (!isRoot(dir) && !validDomain(dir)) throw errnoError('ENOTSUP', file);
+        if (!isRoot(dir) && list(join(dir, 'cgroup.subtree_control')).some((c) => !THREADED.has(c))) throw errnoError('EBUSY', file);
         for (const f of procsFiles(hierarchyRoot)) writeFileSync(f, list(f).filter((p) => p !== value.trim()).map((p) => `${p}\n`).join(''));
         writeFileSync(file, `${[...list(file), value.trim()].join('\n')}\n`);
       } else {
         if (!existsSync(file)) throw errnoError('ENOENT', file);
         writeFileSync(file, value);
       }
+      refreshTypes();
     },
     mkdir(dir: string): void {
       if (existsSync(dir)) return;
@@ -247,6 +276,8 @@ export function kernelModel(hierarchyRoot: string, opts: { deny?: string } = {})
       writeFileSync(join(dir, 'cgroup.procs'), '');
       writeFileSync(join(dir, 'cgroup.subtree_control'), '\n');
       writeFileSync(join(dir, 'cgroup.controllers'), `${list(join(dirname(dir), 'cgroup.subtree_control')).join(' ')}\n`);
+      writeFileSync(join(dir, 'cgroup.type'), 'domain\n');
+      refreshTypes();
     },
     read(file: string): string {
       return readFileSync(file, 'utf8');

@@ -7,6 +7,7 @@ import { detectLayout } from '../../src/cgroup/layout.ts';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { SLOWDOWN } from '../support/poll.ts';
 
 /** A fresh temp directory, removed by the returned cleanup. */
 export function tempDir(prefix = 'jobctl-cgroup-'): { dir: string; cleanup: () => void } {
@@ -31,8 +32,9 @@ export function readTree(root: string, rel: string): string {
   return readFileSync(join(root, rel), 'utf8');
 }
 
-/** Polls cond until it is true; throws naming `what` after timeoutMs. */
+/** Polls cond until it is true; throws naming `what` after timeoutMs (stretched by SLOWDOWN in the emulated VM). */
 export async function pollUntil(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  timeoutMs *= SLOWDOWN;
   const deadline = Date.now() + timeoutMs;
   let delay = 2;
   while (!cond()) {

@@ -5,10 +5,12 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCgroupHost, type CgroupHost, type JobCgroup } from '../../src/cgroup/index.ts';
 import { CgroupJob } from '../../src/cgroup/job.ts';
-import { decodeDev } from '../../src/cgroup/device.ts';
+import { delegateV2 } from '../../src/cgroup/delegate.ts';
+import { decodeDev, diskForPath } from '../../src/cgroup/device.ts';
 import { exitOf, forceRemoveCgroups, instanceDirsOnHost, isAlive, killPids, pollUntil, spawnInJob, testInstance } from './helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -31,6 +33,40 @@ function skipReason(): string | null {
 
 const SKIP = skipReason();
 if (SKIP) console.log(`# kernel cgroup tests skipped: ${SKIP}`);
+
+/**
+ * A directory on a block-device filesystem, where io limits apply, or null when there is none. The
+ * VM's /tmp is a tmpfs; its ext4 disk is $JOBCTL_VM_DISK. On this host /tmp is on /dev/vda.
+ */
+function blockDeviceDir(): string | null {
+  const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const dir of [process.env.JOBCTL_VM_DISK, tmpdir(), '/var/tmp', process.cwd()]) {
+    if (!dir || !existsSync(dir)) continue;
+    try {
+      if (diskForPath('/', dir, mountinfo).ok) return dir;
+    } catch {
+      // not a directory we can use
+    }
+  }
+  return null;
+}
+
+const DISK_DIR = blockDeviceDir();
+const NO_DISK = 'no directory on a block-device filesystem here ($JOBCTL_VM_DISK, the temp dir, /var/tmp and the cwd are all tmpfs, 9p or similar)';
+
+/** Cgroup mount points from /proc/self/mountinfo, keyed like ownPaths(): "unified" for cgroup2, else each v1 controller. */
+function cgroupMounts(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').trim().split('\n')) {
+    const [pre, post] = line.split(' - ');
+    const mountPoint = pre?.split(' ')[4];
+    const [fsType, , superOpts] = post?.split(' ') ?? [];
+    if (!mountPoint) continue;
+    if (fsType === 'cgroup2') out.set('unified', mountPoint);
+    if (fsType === 'cgroup') for (const o of (superOpts ?? '').split(',')) if (!out.has(o)) out.set(o, mountPoint);
+  }
+  return out;
+}
 
 /** The daemon's own cgroup path per controller, straight from /proc/self/cgroup. */
 function ownPaths(): Map<string, string> {
@@ -122,16 +158,21 @@ describe('real kernel', { skip: SKIP ?? false }, () => {
     const { host } = hostFor(t, 'limits');
     const caps = host.capabilities;
     const want = { cpu: 0.5, memory: 32 * MiB, pids: 50, ioRead: 5 * MiB };
-    const limits = Object.fromEntries(Object.entries(want).filter(([n]) => caps.limits[n as keyof typeof want].enforceable));
-    const job = create(host, 'job-1', limits);
+    if (!DISK_DIR) t.diagnostic(`ioRead not checked: ${NO_DISK}`);
+    const limits = Object.fromEntries(Object.entries(want).filter(([n]) => caps.limits[n as keyof typeof want].enforceable && (n !== 'ioRead' || DISK_DIR)));
+    // io limits target the disk holding cwd, so cwd must be on one.
+    const job = create(host, 'job-1', limits, DISK_DIR ?? '/tmp');
 
     const own = ownPaths();
+    const mounts = [...cgroupMounts()];
     for (const dir of job.dirs) {
-      const m = /^\/sys\/fs\/cgroup\/([^/]+)(.*)$/.exec(dir);
-      assert.ok(m, dir);
-      const ownPath = own.get(m[1] === 'unified' ? 'unified' : (m[1] ?? '').split(',')[0] ?? '');
-      assert.ok(ownPath !== undefined, `no own path for ${dir}`);
-      assert.ok((m[2] ?? '').startsWith(`${ownPath === '/' ? '' : ownPath}/jobctl-test-limits-`), `${dir} is not under own cgroup ${ownPath}`);
+      // The deepest cgroup mount holding dir (pure v2: /sys/fs/cgroup itself), and our own path there.
+      const onMount = mounts.filter(([, mp]) => dir.startsWith(`${mp}/`));
+      const longest = Math.max(...onMount.map(([, mp]) => mp.length));
+      const here = onMount.filter(([, mp]) => mp.length === longest);
+      const ownPath = here.map(([key]) => own.get(key)).find((p) => p !== undefined);
+      assert.ok(here.length > 0 && ownPath !== undefined, `no own path for ${dir}`);
+      assert.ok(dir.slice(longest).startsWith(`${ownPath === '/' ? '' : ownPath}/jobctl-test-limits-`), `${dir} is not under own cgroup ${ownPath}`);
       assert.ok(dir.endsWith('/job-1'));
     }
     assert.deepEqual(job.procsFiles, job.dirs.map((d) => join(d, 'cgroup.procs')));
@@ -144,8 +185,8 @@ describe('real kernel', { skip: SKIP ?? false }, () => {
       assert.equal(read(jobFile(job, 'cpu.cfs_period_us')), '100000');
       assert.equal(read(jobFile(job, 'cpu.cfs_quota_us')), '50000');
       assert.equal(read(jobFile(job, 'pids.max')), '50');
-      const dev = decodeDev(statSync('/tmp', { bigint: true }).dev);
-      if (!existsSync(`/sys/dev/block/${dev.major}:${dev.minor}/partition`)) {
+      const dev = decodeDev(statSync(DISK_DIR ?? '/tmp', { bigint: true }).dev);
+      if (DISK_DIR && !existsSync(`/sys/dev/block/${dev.major}:${dev.minor}/partition`)) {
         assert.equal(read(jobFile(job, 'blkio.throttle.read_bps_device')), `${dev.major}:${dev.minor} ${5 * MiB}`);
       }
       // The memory cgroup must be inside the daemon's own (infrastructure-owned) memory cgroup.
@@ -155,6 +196,11 @@ describe('real kernel', { skip: SKIP ?? false }, () => {
       assert.equal(read(jobFile(job, 'memory.max')), String(32 * MiB));
       assert.equal(read(jobFile(job, 'cpu.max')), '50000 100000');
       assert.equal(read(jobFile(job, 'pids.max')), '50');
+      if (DISK_DIR && caps.limits.ioRead.enforceable) {
+        const disk = diskForPath('/', DISK_DIR, readFileSync('/proc/self/mountinfo', 'utf8'));
+        assert.ok(disk.ok);
+        assert.match(read(jobFile(job, 'io.max')), new RegExp(`^${disk.disk.major}:${disk.disk.minor} rbps=${5 * MiB} `));
+      }
     }
   });
 
@@ -241,14 +287,23 @@ describe('real kernel', { skip: SKIP ?? false }, () => {
     assert.deepEqual([...seen].filter(isAlive), []);
   });
 
-  test('OOM: a 32 MiB job that buffers 200 MiB is OOM-killed and counted, even if the main process exits 0', async (t) => {
+  test('OOM: a 32 MiB job that buffers 200 MiB is OOM-killed and counted; the main process exits 0, or dies with it under a v2 group kill', async (t) => {
     const { host, track } = hostFor(t, 'oom');
     if (!host.capabilities.oomDetection) return t.skip('no OOM counter on this host');
     const job = track(create(host, 'job-6', { memory: 32 * MiB }));
+    const groupFile = job.dirs.map((d) => join(d, 'memory.oom.group')).find((f) => existsSync(f));
+    const groupKill = groupFile !== undefined && read(groupFile) === '1';
+    if (host.capabilities.layout === 'unified') assert.ok(groupKill, 'v2 jobs get memory.oom.group = 1 (kernel >= 4.19)');
     // tail keeps everything after the last newline; /dev/zero has none, so it grows until killed.
     const child = spawnInJob(job.procsFiles, 'head -c 200M /dev/zero | tail > /dev/null; exit 0');
     const exit = await exitOf(child);
-    assert.equal(exit.code, 0, 'the main process itself survived');
+    if (groupKill) {
+      // memory.oom.group = 1: the kernel kills every process of the cgroup, the main shell included.
+      assert.equal(exit.signal, 'SIGKILL', `the whole job is killed on v2: ${JSON.stringify(exit)}`);
+    } else {
+      // v1: only the biggest process (tail) is killed; the shell goes on to "exit 0".
+      assert.equal(exit.code, 0, 'the main process itself survived');
+    }
     assert.equal(await job.waitEmpty(5000), true);
     const s = job.stats();
     assert.ok(s.oomKills > 0, `oomKills ${s.oomKills}`);
@@ -323,7 +378,9 @@ describe('real kernel', { skip: SKIP ?? false }, () => {
     const { host, instance } = hostFor(t, 'einval');
     const own = ownPaths();
     const cpuOwn = own.get('cpu');
-    const instCpu = `/sys/fs/cgroup/cpu${cpuOwn === '/' ? '' : cpuOwn}/${instance}`;
+    const cpuMount = cgroupMounts().get('cpu');
+    if (cpuOwn === undefined || cpuMount === undefined) return t.skip('no v1 cpu hierarchy (v2 accepts a child cpu.max above its parent's: no EINVAL to provoke)');
+    const instCpu = `${cpuMount}${cpuOwn === '/' ? '' : cpuOwn}/${instance}`;
     if (!host.capabilities.limits.cpu.via?.includes(instCpu)) return t.skip(`cpu is not limited through ${instCpu} here`);
     // v1 refuses a child CFS quota above its parent's (EINVAL): cap our own instance dir at half a core.
     writeFileSync(join(instCpu, 'cpu.cfs_quota_us'), '50000');
@@ -353,15 +410,115 @@ describe('real kernel', { skip: SKIP ?? false }, () => {
       assert.match(err.message, /Fix:/);
       return true;
     });
-    host.checkLimits({ ioRead: MiB }, '/tmp');
+    // The same limit is accepted on a block-device filesystem.
+    if (DISK_DIR) host.checkLimits({ ioRead: MiB }, DISK_DIR);
+    else t.diagnostic(`the accepted case is not checked: ${NO_DISK}`);
+  });
+});
+
+describe('real kernel: v2 delegation from a service cgroup', { skip: SKIP ?? false }, () => {
+  // A systemd service with Delegate=yes: the daemon sits alone (or not) in a non-root cgroup that is
+  // offered cpu, memory and pids. A `sleep` stands in for the daemon: delegateV2 moves the PID it is given.
+  function serviceCgroup(t: TestContext, tag: string): { own: string; ownPath: string } | null {
+    const { host, instance } = hostFor(t, tag);
+    const v2h = host.capabilities.hierarchies.find((h) => h.version === 2);
+    if (!v2h || !['cpu', 'memory', 'pids'].every((c) => host.capabilities.limits[c as 'cpu' | 'memory' | 'pids'].via?.startsWith('cgroup v2'))) return null;
+    // <own>/<instance> of a host whose delegation enabled cpu, memory and pids for its children.
+    const ownPath = `${v2h.ownPath === '/' ? '' : v2h.ownPath}/${instance}/svc`;
+    const own = join(v2h.mountPoint, ownPath);
+    mkdirSync(own);
+    t.after(() => forceRemoveCgroups([own]));
+    return { own, ownPath };
+  }
+
+  /** Starts `sleep` in dir and waits until it runs there. */
+  async function sleeperIn(t: TestContext, dir: string, seen: Set<number>): Promise<number> {
+    const child = spawnInJob([join(dir, 'cgroup.procs')], 'exec sleep 1000');
+    t.after(() => child.kill('SIGKILL'));
+    const pid = child.pid;
+    assert.ok(pid);
+    seen.add(pid);
+    await pollUntil(() => comm(pid) === 'sleep', `pid ${pid} to exec sleep`);
+    return pid;
+  }
+
+  test('alone: the daemon moves into a leaf before enabling, <own> stays a plain domain, jobs can be placed and killed', async (t) => {
+    const seen = new Set<number>();
+    t.after(() => killPids([...seen].filter(isAlive)));
+    const svc = serviceCgroup(t, 'deleg');
+    if (!svc) return t.skip('the v2 hierarchy does not offer cpu, memory and pids here (hybrid layout)');
+    const daemon = await sleeperIn(t, svc.own, seen);
+    const inst = join(svc.own, 'inst');
+    mkdirSync(inst);
+    const r = delegateV2({ ownDir: svc.own, ownPath: svc.ownPath, instanceDir: inst, wanted: ['cpu', 'memory', 'pids'], pid: daemon });
+    assert.deepEqual([...r.failed.entries()], []);
+    assert.deepEqual(r.enabled, ['cpu', 'memory', 'pids']);
+    assert.equal(r.supervisorDir, join(inst, 'supervisor'));
+    assert.equal(read(join(inst, 'supervisor', 'cgroup.procs')), String(daemon));
+    assert.equal(read(join(svc.own, 'cgroup.type')), 'domain');
+    assert.equal(read(join(inst, 'cgroup.type')), 'domain');
+
+    // A job cgroup takes a process, gets a memory limit, and cgroup.kill empties it.
+    const jobDir = join(inst, 'job-1');
+    mkdirSync(jobDir);
+    writeFileSync(join(jobDir, 'memory.max'), String(64 * MiB));
+    const worker = await sleeperIn(t, jobDir, seen);
+    assert.equal(read(join(jobDir, 'cgroup.procs')), String(worker));
+    const job = new CgroupJob({ key: 'job-1', dirs: [jobDir], procsFiles: [join(jobDir, 'cgroup.procs')], track: { version: 2, dir: jobDir }, freezerV1: null, killMethod: 'cgroup.kill', cpuUsage: null, memory: null, pidsCounter: null });
+    await job.killAll(5000);
+    assert.equal(isAlive(worker), false);
+    await job.remove();
+  });
+
+  test('the kernel trap the order avoids: "+cpu" into a populated cgroup succeeds and its children take no process', async (t) => {
+    const seen = new Set<number>();
+    t.after(() => killPids([...seen].filter(isAlive)));
+    const svc = serviceCgroup(t, 'trap');
+    if (!svc) return t.skip('the v2 hierarchy does not offer cpu, memory and pids here (hybrid layout)');
+    await sleeperIn(t, svc.own, seen);
+    const child = join(svc.own, 'child');
+    mkdirSync(child);
+    writeFileSync(join(svc.own, 'cgroup.subtree_control'), '+cpu');
+    assert.equal(read(join(svc.own, 'cgroup.type')), 'domain threaded');
+    assert.equal(read(join(child, 'cgroup.type')), 'domain invalid');
+    assert.throws(() => writeFileSync(join(svc.own, 'cgroup.subtree_control'), '+memory'), { code: 'ENOTSUP' });
+    assert.equal((await exitOf(spawnInJob([join(child, 'cgroup.procs')], 'exec true'))).code, 111, 'placement into a domain-invalid cgroup must fail');
+    // What the probe reports for such an <own> (no job could ever be placed).
+    writeFileSync(join(svc.own, 'cgroup.subtree_control'), '-cpu');
+    assert.equal(read(join(child, 'cgroup.type')), 'domain');
+  });
+
+  test('with company: nothing is written to <own>, limits are reported with the pids, tracking still works', async (t) => {
+    const seen = new Set<number>();
+    t.after(() => killPids([...seen].filter(isAlive)));
+    const svc = serviceCgroup(t, 'company');
+    if (!svc) return t.skip('the v2 hierarchy does not offer cpu, memory and pids here (hybrid layout)');
+    const daemon = await sleeperIn(t, svc.own, seen);
+    const other = await sleeperIn(t, svc.own, seen);
+    const inst = join(svc.own, 'inst');
+    mkdirSync(inst);
+    const r = delegateV2({ ownDir: svc.own, ownPath: svc.ownPath, instanceDir: inst, wanted: ['cpu', 'memory', 'pids'], pid: daemon });
+    assert.deepEqual(r.enabled, []);
+    assert.equal(r.supervisorDir, null);
+    assert.match(r.failed.get('cpu')?.reason ?? '', new RegExp(`EBUSY.*pids ${other}`));
+    assert.equal(read(join(svc.own, 'cgroup.subtree_control')), '');
+    assert.equal(read(join(svc.own, 'cgroup.type')), 'domain');
+    assert.equal(read(join(inst, 'cgroup.type')), 'domain');
+    const jobDir = join(inst, 'job-1');
+    mkdirSync(jobDir);
+    const worker = await sleeperIn(t, jobDir, seen);
+    writeFileSync(join(jobDir, 'cgroup.kill'), '1');
+    await pollUntil(() => !isAlive(worker), 'cgroup.kill to end the job');
   });
 });
 
 describe('real kernel: each kill method', { skip: SKIP ?? false }, () => {
-  /** Makes a bare cgroup dir under the own cgroup of a hierarchy, removed after the test. */
-  function bareDir(t: TestContext, mount: string, ownPath: string | undefined, tag: string): string | null {
-    if (ownPath === undefined || !existsSync(`/sys/fs/cgroup/${mount}`)) return null;
-    const parent = `/sys/fs/cgroup/${mount}${ownPath === '/' ? '' : ownPath}/${testInstance(tag)}`;
+  /** Makes a bare cgroup dir under the own cgroup of a hierarchy ("unified" or a v1 controller), removed after the test. */
+  function bareDir(t: TestContext, key: string, tag: string): string | null {
+    const mount = cgroupMounts().get(key);
+    const ownPath = ownPaths().get(key);
+    if (ownPath === undefined || mount === undefined) return null;
+    const parent = `${mount}${ownPath === '/' ? '' : ownPath}/${testInstance(tag)}`;
     mkdirSync(parent);
     const dir = join(parent, 'job');
     mkdirSync(dir);
@@ -373,17 +530,17 @@ describe('real kernel: each kill method', { skip: SKIP ?? false }, () => {
 
   for (const method of ['v1 freezer', 'v2 cgroup.freeze', 'kill-loop'] as const) {
     test(`${method}: no survivor of 20 setsid'd double forks`, async (t) => {
-      const own = ownPaths();
-      const dir = method === 'v1 freezer' ? bareDir(t, 'freezer', own.get('freezer'), 'frz')
-        : method === 'v2 cgroup.freeze' ? bareDir(t, 'unified', own.get('unified'), 'frz2')
-        : bareDir(t, 'pids', own.get('pids'), 'loop');
+      // kill-loop needs only cgroup.procs: a v1 pids hierarchy, or the v2 one on a pure v2 host.
+      const dir = method === 'v1 freezer' ? bareDir(t, 'freezer', 'frz')
+        : method === 'v2 cgroup.freeze' ? bareDir(t, 'unified', 'frz2')
+        : bareDir(t, 'pids', 'loop') ?? bareDir(t, 'unified', 'loop');
       if (!dir) return t.skip(`no ${method} hierarchy here`);
       if (method === 'v2 cgroup.freeze' && !existsSync(join(dir, 'cgroup.freeze'))) return t.skip('no cgroup.freeze (kernel < 5.2)');
       const job = new CgroupJob({
         key: 'job',
         dirs: [dir],
         procsFiles: [join(dir, 'cgroup.procs')],
-        track: { version: method === 'v2 cgroup.freeze' ? 2 : 1, dir },
+        track: { version: existsSync(join(dir, 'cgroup.events')) ? 2 : 1, dir },
         freezerV1: method === 'v1 freezer' ? dir : null,
         killMethod: method === 'kill-loop' ? 'kill-loop' : 'freezer',
         cpuUsage: null,

@@ -3,7 +3,7 @@
 // OS-side views a crash test needs — processes found by a tag in their environment (so double-forked
 // and reparented grandchildren are found too) and the job cgroups of one instance.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,9 +38,14 @@ export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'jobctl-rel-'): 
   return dir;
 }
 
-/** Starts a test daemon that is stopped (SIGTERM, then SIGKILL) and whose home is removed when the test ends. */
+/**
+ * Starts a test daemon that is stopped (SIGTERM, then SIGKILL) and whose home is removed when the test
+ * ends. JOBCTL_DAEMON_NODE_OPTIONS is passed to the daemon alone as NODE_OPTIONS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" to see where its time goes under load).
+ */
 export async function daemon(t: Pick<TestContext, 'after'>, options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestDaemon> {
-  const d = await startTestDaemon(options);
+  const nodeOptions = process.env.JOBCTL_DAEMON_NODE_OPTIONS;
+  const d = await startTestDaemon(nodeOptions ? { ...options, env: { ...options.env, NODE_OPTIONS: nodeOptions } } : options);
   t.after(async () => {
     // A daemon that died on its own is the finding: show how it ended.
     if (d.process.exitCode !== null || d.process.signalCode !== null) {
@@ -390,4 +395,31 @@ export function openRaw(endpoint: string, pems: Partial<IdentityPems>, options: 
       });
     });
   });
+}
+
+/** A session.info latency probe running in its own process (see lag-probe.fixture.ts). */
+export interface LagProbe {
+  /** Ends the probe and returns its round-trip times in ms. */
+  stop(): Promise<number[]>;
+}
+
+/** Starts a lag probe against endpoint with the identity in identityDir; resolves once it is connected. */
+export async function startLagProbe(endpoint: string, identityDir: string, intervalMs = 20): Promise<LagProbe> {
+  const script = new URL('./lag-probe.fixture.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, [script, endpoint, identityDir, String(intervalMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await pollUntil('the lag probe to connect', () => {
+    if (child.exitCode !== null) throw new Error(`the lag probe exited with ${child.exitCode}`);
+    return out.startsWith('ready\n');
+  }, 15_000);
+  return {
+    async stop() {
+      child.stdin.end();
+      const code = await exited;
+      assert.equal(code, 0, 'the lag probe ended cleanly');
+      return JSON.parse(out.slice('ready\n'.length)) as number[];
+    },
+  };
 }

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { isJobctlError } from '../../src/rpc/errors.ts';
 import { migrate, MIGRATIONS, openStore, parseMigrations, SCHEMA_VERSION } from '../../src/store/index.ts';
-import { nativeBindingOption } from '../../src/store/native-binding.ts';
 import { addJob, tempDir } from './helpers.ts';
 
 function sha(file: string): string {
@@ -120,7 +119,7 @@ INSERT INTO a VALUES (2);
 
 test('migrations run in order, only those above user_version, each in its own transaction', (t) => {
   const file = join(tempDir(t), 'm.db');
-  const db = new Database(file, nativeBindingOption());
+  const db = new Database(file);
   t.after(() => db.close());
   const two = parseMigrations(V1);
   assert.deepEqual(

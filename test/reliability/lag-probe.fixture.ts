@@ -1,0 +1,24 @@
+// A latency probe in its own process, so that the test process's own load does not count as the
+// daemon's: connects with an identity directory and calls session.info every INTERVAL ms until stdin
+// closes, then prints the round-trip times (ms) as one JSON array on stdout.
+// Usage: node lag-probe.fixture.js ENDPOINT IDENTITY_DIR [INTERVAL_MS]
+import { Connection } from '../../src/client/connection.ts';
+import { readIdentity } from '../../src/pki/index.ts';
+
+const [endpoint, identityDir, interval = '20'] = process.argv.slice(2);
+const c = await Connection.open(endpoint as string, readIdentity(identityDir as string));
+const samples: number[] = [];
+let running = true;
+process.stdin.on('end', () => (running = false));
+process.stdin.on('close', () => (running = false));
+process.stdin.resume();
+process.stdout.write('ready\n');
+while (running) {
+  const t0 = performance.now();
+  await c.call('session.info', {});
+  samples.push(performance.now() - t0);
+  await new Promise((r) => setTimeout(r, Number(interval)));
+}
+process.stdout.write(`${JSON.stringify(samples)}\n`);
+c.close();
+process.exit(0);
