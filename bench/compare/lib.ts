@@ -151,8 +151,13 @@ export async function cleanupAll(): Promise<void> {
   }
 }
 
+let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
+  // `on`, not `once`: a second signal (a wrapper such as timeout(1) forwards Ctrl-C again) must not
+  // kill the process halfway through its cleanup.
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
     process.stderr.write(`\n${sig}: cleaning up\n`);
     void cleanupAll().then(() => process.exit(130));
   });

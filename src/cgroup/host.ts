@@ -240,12 +240,15 @@ class Host implements CgroupHost {
     }
     this.#disposed = true;
     const v2h = s.layout.hierarchies.find((h) => h.version === 2);
-    const sup = s.delegation?.supervisorDir;
-    if (v2h && sup) this.#leaveSupervisor(v2h, sup);
+    // The daemon's leaf: this host moved it there, or an earlier host of this process did (probe then
+    // kept <own> as own cgroup), so it is looked up rather than taken from the delegation result.
+    const sup = v2h ? join(instanceDir(v2h, s.instance), SUPERVISOR_DIR) : null;
+    if (v2h && sup && exists(sup) && readPidsRecursive(sup).includes(s.pid)) this.#leaveSupervisor(v2h, sup);
     const errors: string[] = [];
     for (const h of s.usable) {
       const dir = instanceDir(h, s.instance);
-      if (h === v2h && sup && exists(sup) && readPidsRecursive(sup).length > 0) continue; // still our home
+      // A cgroup holding a process cannot be removed: the leaf stays while the daemon (or a child) is in it.
+      if (h === v2h && sup && exists(sup) && readPidsRecursive(sup).length > 0) continue;
       try {
         await removeCgroupTree(dir);
       } catch (err) {

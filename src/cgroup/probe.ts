@@ -72,7 +72,8 @@ function rootedLayout(layout: DetectedLayout, root: string, instance: string): D
     // using <own>, not nest a new subtree inside its old one.
     const suffix = `/${instance}/${SUPERVISOR_DIR}`;
     if (h.version === 2 && (ownPath.endsWith(suffix) || leavesOfThisProcess.has(join(root, ownDir)))) {
-      ownPath = ownPath.slice(0, -suffix.length) || '/';
+      // Two levels up (the leaf may belong to another instance of this process: its name's length differs).
+      ownPath = posix.dirname(posix.dirname(ownPath));
       ownDir = posix.dirname(posix.dirname(ownDir));
     }
     return { ...h, ownPath, ownDir: join(root, ownDir) };

@@ -124,14 +124,17 @@ export async function forceRemoveCgroups(dirs: Iterable<string>): Promise<void> 
   const deadline = Date.now() + 5000;
   for (const dir of dirs) {
     while (!rmdirTree(dir) && Date.now() < deadline) {
-      killPids(pidsUnder(dir));
+      killPids(pidsUnder(dir).filter((p) => p !== process.pid));
       await new Promise((r) => setTimeout(r, 10));
     }
   }
 }
 
-/** <own>/<instance> in every hierarchy this process sees (where a host for `instance` makes its subtree). */
+/**
+ * <own>/<instance> in every hierarchy this process sees (where a host for `instance` makes its subtree).
+ * On v2 a host may have moved this process into <own>/<some instance>/supervisor: <own> is two levels up.
+ */
 export function instanceDirsOnHost(instance: string): string[] {
   const layout = detectLayout(readFileSync('/proc/self/mountinfo', 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'));
-  return layout.hierarchies.map((h) => join(h.ownDir, instance));
+  return layout.hierarchies.map((h) => join(h.version === 2 && h.ownDir.endsWith('/supervisor') ? dirname(dirname(h.ownDir)) : h.ownDir, instance));
 }

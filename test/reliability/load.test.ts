@@ -5,9 +5,9 @@
 // session.info from a separate client, every 20 ms), and every job's output stored completely.
 // SHORT: a 60 s soak; JOBCTL_LONG=1: 10 minutes (JOBCTL_SOAK_SECONDS overrides either).
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import type Database from 'better-sqlite3';
 import { Connection } from '../../src/client/connection.ts';
 import type { JobInfo } from '../../src/rpc/model.ts';
@@ -26,7 +26,11 @@ import {
   rssBytes,
   scale,
   spec,
+  NOISY_HOST_P99_MS,
+  noiseFloor,
+  prioritize,
   startLagProbe,
+  tempDir,
 } from './helpers.ts';
 
 const CONNECTIONS = 1000;
@@ -38,6 +42,17 @@ const SOAK_CONCURRENCY = 16;
 
 /** The local admin identity directory of a daemon's home (for the probe process). */
 const adminDir = (home: string) => join(home, 'pki', 'admin');
+
+/** Asserts a lag bound unless the host was too noisy to judge (then says so); returns the summary. */
+async function judgeLag(t: TestContext, what: string, lag: number[], noise: number[]): Promise<void> {
+  const p99 = percentile(lag, 99);
+  const noiseP99 = percentile(noise, 99);
+  if (noiseP99 > NOISY_HOST_P99_MS) {
+    t.diagnostic(`NOT JUDGED: ${what} p99 ${p99.toFixed(1)} ms, but an idle daemon already showed p99 ${noiseP99.toFixed(1)} ms on this host (busy)`);
+    return;
+  }
+  assert.ok(p99 < 50, `event-loop lag p99 ${p99.toFixed(1)} ms ${what} (idle p99 ${noiseP99.toFixed(1)} ms)`);
+}
 
 /** fd → target of a process's open descriptors. */
 function fdList(pid: number): Record<string, string> {
@@ -72,6 +87,8 @@ test(`${CONNECTIONS} concurrent authenticated connections, beside a crowd of idl
   assert.ok(ours >= need, `this test process may open ${ours} files; raise it to ${need} (ulimit -n)`);
   const theirs = raiseOpenFileLimit(d.pid, need);
   assert.ok(theirs >= need, `the daemon may open ${theirs} files; it needs ${need} (prlimit --nofile, or LimitNOFILE= under systemd)`);
+  prioritize(d.pid);
+  const noise = await noiseFloor(d.endpoint, adminDir(d.home));
   const fdIdle = fdCount(d.pid);
   const rssIdle = rssBytes(d.pid) ?? 0;
   const openingProbe = await startLagProbe(d.endpoint, adminDir(d.home));
@@ -118,10 +135,10 @@ test(`${CONNECTIONS} concurrent authenticated connections, beside a crowd of idl
   t.diagnostic(
     `connections=${CONNECTIONS} openMs=${openMs} allAnsweredMs=${allCallMs} fdIdle=${fdIdle} fdHeld=${fdHeld} fdAfter=${fdCount(d.pid)} ` +
       `rssIdleMiB=${(rssIdle / 2 ** 20).toFixed(0)} rssHeldMiB=${(rssHeld / 2 ** 20).toFixed(0)} daemonNofile=${theirs} ` +
-      `lagWhileOpeningP50/P99/maxMs=${percentile(opening, 50).toFixed(1)}/${percentile(opening, 99).toFixed(1)}/${Math.max(...opening).toFixed(1)} ` +
+      `idleLagP99=${percentile(noise, 99).toFixed(1)} lagWhileOpeningP50/P99/maxMs=${percentile(opening, 50).toFixed(1)}/${percentile(opening, 99).toFixed(1)}/${Math.max(...opening).toFixed(1)} ` +
       `lagWhileHeldP50/P99/maxMs=${percentile(lag, 50).toFixed(1)}/${percentile(lag, 99).toFixed(1)}/${Math.max(...lag).toFixed(1)}`,
   );
-  assert.ok(percentile(lag, 99) < 50, `event-loop lag p99 ${percentile(lag, 99).toFixed(1)} ms with ${CONNECTIONS} connections held`);
+  await judgeLag(t, `with ${CONNECTIONS} connections held`, lag, noise);
 });
 
 test(`${JOBS_AT_ONCE} jobs running at once`, { timeout: 180_000 }, async (t) => {
@@ -129,6 +146,8 @@ test(`${JOBS_AT_ONCE} jobs running at once`, { timeout: 180_000 }, async (t) => 
   const c = await connect(t, d.endpoint, adminIdentity(d));
   // Warm-up: one job started and stopped gracefully, so that lazily made, kept resources (libuv's one
   // inotify descriptor, used to watch cgroup.events during a grace period) exist before the count.
+  prioritize(d.pid);
+  const noise = await noiseFloor(d.endpoint, adminDir(d.home));
   const warm = await c.call('job.start', spec(['sleep', '600']));
   await c.call('job.stop', { id: warm.id, graceMs: 1000 });
   const fdIdle = fdCount(d.pid);
@@ -175,14 +194,19 @@ test(`${JOBS_AT_ONCE} jobs running at once`, { timeout: 180_000 }, async (t) => 
   const fmt = (xs: number[]) => `${percentile(xs, 50).toFixed(1)}/${percentile(xs, 99).toFixed(1)}/${Math.max(...xs).toFixed(1)}`;
   t.diagnostic(
     `jobs=${JOBS_AT_ONCE} startMs=${startMs} stopAllMs=${stopMs} fdIdle=${fdIdle} fdWith200=${fdBusy} fdAfter=${fdCount(d.pid)} rssMiB=${(rss / 2 ** 20).toFixed(0)} ` +
-      `lagP50/P99/maxMs starting=${fmt(storm)} running+usage=${fmt(lag)} stopping=${fmt(stopping)}`,
+      `lagP50/P99/maxMs idle=${fmt(noise)} starting=${fmt(storm)} running+usage=${fmt(lag)} stopping=${fmt(stopping)}`,
   );
-  assert.ok(lagP99 < 50, `event-loop lag p99 ${lagP99.toFixed(1)} ms with ${JOBS_AT_ONCE} jobs running and a usage watcher`);
+  await judgeLag(t, `with ${JOBS_AT_ONCE} jobs running and a usage watcher`, lag, noise);
 });
 
 test(`soak: ${SOAK_SECONDS} s of jobs with output — no leak, low lag, every byte stored`, { timeout: (SOAK_SECONDS + 180) * 1000 }, async (t) => {
-  const d = await daemon(t);
+  // The daemon carries a memory reporter (mem-report.fixture.ts): a full GC, then its figures, on SIGUSR2.
+  const memFile = join(tempDir(t), 'mem.jsonl');
+  const reporter = new URL('./mem-report.fixture.js', import.meta.url).pathname;
+  const d = await daemon(t, { env: { NODE_OPTIONS: `--expose-gc --import ${reporter}`, JOBCTL_MEM_REPORT: memFile } });
   const pems = adminIdentity(d);
+  prioritize(d.pid);
+  const noise = await noiseFloor(d.endpoint, adminDir(d.home));
   const c = await connect(t, d.endpoint, pems);
   const follower = await connect(t, d.endpoint, pems);
 
@@ -192,7 +216,10 @@ test(`soak: ${SOAK_SECONDS} s of jobs with output — no leak, low lag, every by
   const rss: Array<{ at: number; bytes: number }> = [];
   const start = Date.now();
   const end = start + SOAK_SECONDS * 1000;
-  const rssTimer = setInterval(() => rss.push({ at: Date.now() - start, bytes: rssBytes(d.pid) ?? 0 }), 500);
+  const rssTimer = setInterval(() => {
+    rss.push({ at: Date.now() - start, bytes: rssBytes(d.pid) ?? 0 });
+    if (rss.length % 10 === 0) d.process.kill('SIGUSR2'); // every 5 s: figures after a full GC
+  }, 500);
   t.after(() => clearInterval(rssTimer));
 
   let i = 0;
@@ -257,18 +284,30 @@ test(`soak: ${SOAK_SECONDS} s of jobs with output — no leak, low lag, every by
   }
   assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} jobs with incomplete output`);
 
-  // Memory: after a warm-up quarter, the median of the last samples against the median just after it.
+  // Memory, after a full GC each time: after a warm-up third, the median of the last tenth of the
+  // samples against the median of the samples just after the warm-up. (Plain RSS, sampled without a GC,
+  // is reported too: it climbs while V8 lets its heap grow lazily, which is not a leak.)
   const median = (xs: number[]) => percentile(xs, 50);
-  const warm = rss.filter((s) => s.at >= SOAK_SECONDS * 250 && s.at < SOAK_SECONDS * 400).map((s) => s.bytes);
+  const mem = readFileSync(memFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { at: number; rss: number; heapUsed: number });
+  const phase = (m: { at: number }) => (m.at - start) / (SOAK_SECONDS * 1000);
+  const warmMem = mem.filter((m) => phase(m) >= 0.33 && phase(m) < 0.45);
+  const lastMem = mem.slice(-Math.max(3, Math.floor(mem.length / 10)));
+  const growth = median(lastMem.map((m) => m.rss)) / median(warmMem.map((m) => m.rss)) - 1;
+  const heapGrowth = median(lastMem.map((m) => m.heapUsed)) / median(warmMem.map((m) => m.heapUsed)) - 1;
+  const warm = rss.filter((s) => s.at >= SOAK_SECONDS * 330 && s.at < SOAK_SECONDS * 450).map((s) => s.bytes);
   const last = rss.slice(-Math.max(3, Math.floor(rss.length / 10))).map((s) => s.bytes);
-  const growth = median(last) / median(warm) - 1;
+  const rawGrowth = median(last) / median(warm) - 1;
   const lagP99 = percentile(lag, 99);
   t.diagnostic(
     `seconds=${SOAK_SECONDS} jobs=${made.length} followed=${followed.size} bytes=${bytes} fdIdle=${fdIdle} fdAfter=${fdCount(d.pid)} ` +
-      `rssWarmMiB=${(median(warm) / 2 ** 20).toFixed(1)} rssEndMiB=${(median(last) / 2 ** 20).toFixed(1)} rssMaxMiB=${(Math.max(...rss.map((s) => s.bytes)) / 2 ** 20).toFixed(1)} growth=${(growth * 100).toFixed(1)}% ` +
-      `lagSamples=${lag.length} lagP50/P99/maxMs=${percentile(lag, 50).toFixed(1)}/${lagP99.toFixed(1)}/${Math.max(...lag).toFixed(1)}`,
+      `afterGc: rssWarmMiB=${(median(warmMem.map((m) => m.rss)) / 2 ** 20).toFixed(1)} rssEndMiB=${(median(lastMem.map((m) => m.rss)) / 2 ** 20).toFixed(1)} growth=${(growth * 100).toFixed(1)}% ` +
+      `heapUsedWarmMiB=${(median(warmMem.map((m) => m.heapUsed)) / 2 ** 20).toFixed(1)} heapGrowth=${(heapGrowth * 100).toFixed(1)}% ` +
+      `withoutGc: rssWarmMiB=${(median(warm) / 2 ** 20).toFixed(1)} rssEndMiB=${(median(last) / 2 ** 20).toFixed(1)} rssMaxMiB=${(Math.max(...rss.map((s) => s.bytes)) / 2 ** 20).toFixed(1)} growth=${(rawGrowth * 100).toFixed(1)}% ` +
+      `idleLagP99=${percentile(noise, 99).toFixed(1)} lagSamples=${lag.length} lagP50/P99/maxMs=${percentile(lag, 50).toFixed(1)}/${lagP99.toFixed(1)}/${Math.max(...lag).toFixed(1)}`,
   );
+  t.diagnostic(`rss MiB every 5 s: ${rss.filter((_, k) => k % 10 === 0).map((x) => (x.bytes / 2 ** 20).toFixed(0)).join(' ')}`);
   assert.ok(made.length >= 100, `a few hundred jobs ran (${made.length})`);
-  assert.ok(growth < 0.1, `RSS grew ${(growth * 100).toFixed(1)} % after warm-up`);
-  assert.ok(lagP99 < 50, `event-loop lag p99 ${lagP99.toFixed(1)} ms (round trip of session.info)`);
+  assert.ok(growth < 0.1, `RSS (after a full GC) grew ${(growth * 100).toFixed(1)} % after warm-up`);
+  assert.ok(heapGrowth < 0.1, `the live JS heap grew ${(heapGrowth * 100).toFixed(1)} % after warm-up`);
+  await judgeLag(t, `during the soak (${SOAK_RATE} jobs/s)`, lag, noise);
 });
