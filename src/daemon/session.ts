@@ -114,6 +114,7 @@ export class Session {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return; // cut off (or closing): what it still sends is not served
     let frame;
     try {
       if (isBinary) throw new JobctlError('PROTOCOL', 'binary frames are only sent by the daemon (log data); send requests as JSON text frames');
@@ -159,6 +160,12 @@ export class Session {
 
   private respond(id: number, result: unknown, error: unknown): void {
     if (!this.isOpen()) return;
+    // In-flight counts requests until they are answered, not until the answers are read: a client that
+    // keeps asking and never reads would have the daemon buffer answers without end.
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.close(1008, 'client too slow: responses not read');
+      return;
+    }
     let text: string;
     try {
       text = encodeFrame(error === undefined ? resultFrame(id, result) : errorFrame(id, error));

@@ -207,3 +207,37 @@ describe('validateLimits', () => {
     }
   });
 });
+
+describe('killAll with cgroup.kill', () => {
+  test('writes cgroup.kill again while the cgroup stays populated (a child forked during the first write), then resolves once empty', async (t) => {
+    const { dir: root, cleanup } = tempDir();
+    t.after(cleanup);
+    // No PID in cgroup.procs (nothing real is signalled); "populated 1" is what keeps the job alive.
+    writeTree(root, { 'job/cgroup.kill': '', 'job/cgroup.events': 'populated 1\nfrozen 0\n', 'job/cgroup.procs': '' });
+    const dir = join(root, 'job');
+    const job = new CgroupJob({ key: 'job-1', dirs: [dir], procsFiles: [], track: { version: 2, dir }, freezerV1: null, killMethod: 'cgroup.kill', cpuUsage: null, memory: null, pidsCounter: null });
+    const killed = job.killAll(5000);
+    const written = async (): Promise<void> => {
+      for (let i = 0; i < 500 && readTree(root, 'job/cgroup.kill') !== '1'; i++) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(readTree(root, 'job/cgroup.kill'), '1');
+    };
+    await written();
+    writeTree(root, { 'job/cgroup.kill': '' });
+    await written(); // the second write
+    writeTree(root, { 'job/cgroup.events': 'populated 0\nfrozen 0\n' });
+    await killed;
+  });
+
+  test('a cgroup that never empties: rejects after the timeout, naming the method', async (t) => {
+    const { dir: root, cleanup } = tempDir();
+    t.after(cleanup);
+    writeTree(root, { 'job/cgroup.kill': '', 'job/cgroup.events': 'populated 1\nfrozen 0\n', 'job/cgroup.procs': '' });
+    const dir = join(root, 'job');
+    const job = new CgroupJob({ key: 'job-1', dirs: [dir], procsFiles: [], track: { version: 2, dir }, freezerV1: null, killMethod: 'cgroup.kill', cpuUsage: null, memory: null, pidsCounter: null });
+    await assert.rejects(job.killAll(300), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'INTERNAL');
+      assert.match(err.message, /job-1: 0 process\(es\) survived cgroup\.kill for 300 ms/);
+      return true;
+    });
+  });
+});

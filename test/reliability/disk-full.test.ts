@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JobInfo } from '../../src/rpc/model.ts';
+import { openStore, type Store } from '../../src/store/index.ts';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.ts';
 import { isAlive, pollUntil } from '../support/poll.ts';
 import { IS_ROOT, adminIdentity, assertExit, connect, integrityCheck, jsonOf, spec, stopDaemon } from './helpers.ts';
@@ -145,4 +146,45 @@ test('a full disk under JOBCTL_HOME: the daemon keeps serving, counts and explai
     `fullAfterMs=${fullAfterMs} dropped=${final.log.droppedBytes} stored=${final.log.storedBytes} reason="${final.log.dropReason}" ` +
       `sessionInfoMs(max)=${Math.max(...latencies)} resumedAfterMs=${resumedAfterMs} runWhileFull=${during.code === 0 ? 'started' : `refused: ${during.stderr.trim()}`}`,
   );
+});
+
+test('on a full disk, job writes fail loudly: no row is reported that was never stored', { timeout: 60_000 }, async (t) => {
+  if (!IS_ROOT) return t.skip('needs root to mount a size-limited tmpfs');
+  const dir = mkdtempSync(join(tmpdir(), 'jobctl-diskfull-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', dir]);
+  let store: Store | null = null;
+  t.after(() => {
+    try {
+      store?.close();
+    } finally {
+      execFileSync('umount', ['-l', dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  store = openStore(join(dir, 'jobctl.db'));
+  const job = { owner: 'alice', name: null, argv: ['true'], cwd: '/', env: { PATH: '/bin' }, limits: {}, createdAt: Date.now() };
+  const running = store.jobs.insert(job);
+  // Fill what is left, then keep asking: every insert and finish either throws or is really stored.
+  fill(dir, 0);
+  const phantoms: string[] = [];
+  let refused = 0;
+  for (let i = 0; i < 20; i++) {
+    try {
+      const row = store.jobs.insert({ ...job, argv: ['x'.repeat(4096 * (i + 1))] });
+      if (store.jobs.get(row.id) === undefined) phantoms.push(`insert returned job ${row.id}, which is not stored`);
+    } catch (err) {
+      assert.match(String((err as { code?: string }).code), /^SQLITE_(FULL|IOERR)/);
+      refused++;
+    }
+  }
+  try {
+    const row = store.jobs.markFinished(running.id, { state: 'exited', exitCode: 0, signal: null, oomKilled: false, reason: null, endedAt: Date.now(), cpuUsec: null, memoryPeakBytes: null });
+    if (store.jobs.get(running.id)?.state !== row.state) phantoms.push(`markFinished returned ${row.state}, the row says ${store.jobs.get(running.id)?.state}`);
+  } catch (err) {
+    assert.match(String((err as { code?: string }).code), /^SQLITE_(FULL|IOERR)/);
+    refused++;
+  }
+  assert.deepEqual(phantoms, [], 'better-sqlite3 get() on INSERT/UPDATE … RETURNING hides a failed commit: all() must be used');
+  assert.ok(refused > 0, 'the full disk was felt');
+  t.diagnostic(`refused=${refused}`);
 });

@@ -85,7 +85,11 @@ function mutate(r: Rand, value: unknown, depth = 0): unknown {
     const copy = [...value];
     const op = r();
     if (op < 0.15) return [];
-    if (op < 0.25) return Array.from({ length: int(r, 5000, 20_000) }, () => copy[0] ?? 'x');
+    if (op < 0.25) {
+      // Long arrays of a short scalar (a copy of a big element, nested, would not even stringify).
+      const item = typeof copy[0] === 'string' ? copy[0].slice(0, 16) : typeof copy[0] === 'number' ? copy[0] : 'x';
+      return Array.from({ length: int(r, 5000, 20_000) }, () => item);
+    }
     if (op < 0.45 || copy.length === 0) copy.push(randomJson(r));
     else {
       const i = int(r, 0, copy.length - 1);

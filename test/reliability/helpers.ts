@@ -45,7 +45,8 @@ export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'jobctl-rel-'): 
  */
 export async function daemon(t: Pick<TestContext, 'after'>, options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestDaemon> {
   const nodeOptions = process.env.JOBCTL_DAEMON_NODE_OPTIONS;
-  const d = await startTestDaemon(nodeOptions ? { ...options, env: { ...options.env, NODE_OPTIONS: nodeOptions } } : options);
+  const merged = [options.env?.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' ');
+  const d = await startTestDaemon(merged ? { ...options, env: { ...options.env, NODE_OPTIONS: merged } } : options);
   t.after(async () => {
     // A daemon that died on its own is the finding: show how it ended.
     if (d.process.exitCode !== null || d.process.signalCode !== null) {

@@ -6,7 +6,10 @@ import { Connection } from '../../src/client/connection.ts';
 import { readIdentity } from '../../src/pki/index.ts';
 
 const [endpoint, identityDir, interval = '20'] = process.argv.slice(2);
-const c = await Connection.open(endpoint as string, readIdentity(identityDir as string));
+// `node --test DIR` also runs this file (everything under test/ is a test to it): without arguments
+// there is nothing to probe.
+if (!endpoint || !identityDir) process.exit(0);
+const c = await Connection.open(endpoint, readIdentity(identityDir));
 const samples: number[] = [];
 let running = true;
 process.stdin.on('end', () => (running = false));

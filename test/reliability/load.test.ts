@@ -37,7 +37,7 @@ const CONNECTIONS = 1000;
 const JOBS_AT_ONCE = 200;
 const SOAK_SECONDS = Number(process.env.JOBCTL_SOAK_SECONDS) || scale(60, 600);
 /** Jobs started per second in the soak (JOBCTL_SOAK_RATE; 0: as fast as 16 at a time allow). */
-const SOAK_RATE = process.env.JOBCTL_SOAK_RATE !== undefined ? Number(process.env.JOBCTL_SOAK_RATE) : 10;
+const SOAK_RATE = process.env.JOBCTL_SOAK_RATE !== undefined ? Number(process.env.JOBCTL_SOAK_RATE) : 5;
 const SOAK_CONCURRENCY = 16;
 
 /** The local admin identity directory of a daemon's home (for the probe process). */

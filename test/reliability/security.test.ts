@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -418,5 +418,61 @@ describe('files and secrets', () => {
     }
     assert.deepEqual(leaks, []);
     assert.ok(d.log().length > 1000 && /job\.start/.test(d.log()), 'the daemon log was read (debug level) and has content');
+  });
+});
+
+describe('resource abuse by an authenticated client', () => {
+  test('a client that sends requests but never reads the answers cannot make the daemon buffer without end', async (t) => {
+    // A daemon of its own, carrying the memory reporter (mem-report.fixture.ts: a full GC, then its
+    // figures, on SIGUSR2), so that what it retains is measured, not garbage V8 has yet to collect.
+    const home = join(dir, 'abuse-home');
+    const memFile = join(dir, 'abuse-mem.jsonl');
+    const reporter = new URL('./mem-report.fixture.js', import.meta.url).pathname;
+    const a = await startTestDaemon({ home, env: { NODE_OPTIONS: `--expose-gc --import ${reporter}`, JOBCTL_MEM_REPORT: memFile } });
+    t.after(() => stopDaemon(a));
+    const memory = async () => {
+      const before = existsSync(memFile) ? readFileSync(memFile, 'utf8').length : 0;
+      a.process.kill('SIGUSR2');
+      await pollUntil('a memory report', () => existsSync(memFile) && readFileSync(memFile, 'utf8').length > before, 5000);
+      return JSON.parse(readFileSync(memFile, 'utf8').trim().split('\n').at(-1)!) as { rss: number; heapUsed: number; external: number };
+    };
+    const admin = await Connection.open(a.endpoint, adminIdentity(a));
+    t.after(() => admin.close());
+    // Big answers: a page of every job.
+    for (let i = 0; i < 40; i++) await admin.call('job.start', spec(['true'], { name: `filler-${i}-${'x'.repeat(100)}` }));
+    const one = JSON.stringify(await admin.call('job.list', { all: true, limit: 10_000 })).length;
+    const before = await memory();
+    const raw = await openRaw(a.endpoint, adminIdentity(a));
+    const socket = (raw.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause(); // read nothing from now on
+    const total = 6000;
+    for (let id = 1; id <= total; id++) {
+      raw.send(JSON.stringify({ t: 'req', id, method: 'job.list', params: { all: true, limit: 10_000 } }));
+      if (id % 50 === 0) await new Promise((r) => setTimeout(r, 5)); // let the daemon answer as it goes
+    }
+    await pollUntil('the requests to leave the client', () => raw.ws.bufferedAmount === 0, 10_000);
+    // The daemon has served what it will once another connection's call comes back after it settles.
+    let last = -1;
+    await pollUntil('the daemon to settle', async () => {
+      const now = (await memory()).rss;
+      const settled = Math.abs(now - last) < 1024 * 1024;
+      last = now;
+      return settled;
+    }, 30_000, 200);
+    const held = await memory();
+    socket.resume();
+    const closed = await Promise.race([raw.closed, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    raw.close();
+    const flood = total * one;
+    const grown = held.rss - before.rss;
+    t.diagnostic(
+      `answer=${one} bytes, flood=${(flood / 2 ** 20).toFixed(0)} MiB unread; after GC the daemon's RSS grew ${(grown / 2 ** 20).toFixed(1)} MiB ` +
+        `(heapUsed ${(before.heapUsed / 2 ** 20).toFixed(1)} → ${(held.heapUsed / 2 ** 20).toFixed(1)} MiB); close=${closed ? closed.code : 'none'}`,
+    );
+    // Bounded by the session's 16 MiB cut-off (plus the socket's), not by the size of the flood.
+    const heapGrown = held.heapUsed - before.heapUsed;
+    assert.ok(heapGrown < 32 * 2 ** 20, `the daemon holds ${(heapGrown / 2 ** 20).toFixed(1)} MiB of a ${(flood / 2 ** 20).toFixed(0)} MiB unread flood`);
+    assert.equal(closed?.code, 1008, 'the client is cut off with 1008 (policy), as a slow event reader is');
+    assert.equal(a.process.exitCode, null);
   });
 });
