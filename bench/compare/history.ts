@@ -19,6 +19,11 @@ function logJob(size: number): string[] {
   return ['/bin/sh', '-c', `yes '${LINE}' | head -c ${size}`];
 }
 
+/** Lines in text: each ends with "\n", plus an unterminated last one (head -c cuts the last line). */
+function lineCount(text: string): number {
+  return text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+}
+
 /** Median wall time of `times` runs of fn. */
 async function timeIt(times: number, fn: () => Promise<unknown>): Promise<number> {
   const ms: number[] = [];
@@ -79,8 +84,6 @@ export async function historyAtScale(): Promise<Row[]> {
     if (lineCount(text) !== 100) throw new Error(`logs.subscribe tailLines 100 gave ${lineCount(text)} lines`);
   });
   conn.close();
-  // A line is what ends with "\n", plus an unterminated last one (head -c cuts the last line).
-  const lineCount = (text: string): number => text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   const tail = await j.cli(['logs', '--tail', '100', big]);
   if (lineCount(tail.stdout) !== 100) throw new Error(`jobctl logs --tail 100 printed ${lineCount(tail.stdout)} lines`);
   const jPs = await timeIt(reps, () => j.cli(['ps']));

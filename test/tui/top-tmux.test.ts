@@ -25,11 +25,12 @@ function startTmux() {
   };
 }
 
-test('jobctl top in a real terminal: a job appears, its output streams in, s stops it, the link comes back, q restores the terminal', { skip: !hasTmux && 'tmux is not installed', timeout: 120_000 }, async () => {
+test('jobctl top in a real terminal: a job appears, its output streams in, s stops it, the link comes back, q restores the terminal', { skip: !hasTmux && 'tmux is not installed', timeout: 300_000 }, async () => {
   const home = mkdtempSync(join(tmpdir(), 'jobctl-top-'));
   let daemon = await startTestDaemon({ home });
   const term = startTmux();
-  const see = (what: string, check: (screen: string) => boolean, timeoutMs = 15_000) =>
+  // Generous: a loaded CI machine (load average > 10 seen) can take many seconds to start a node process.
+  const see = (what: string, check: (screen: string) => boolean, timeoutMs = 60_000) =>
     pollUntil(what, () => check(term.screen()), timeoutMs, 50).catch((err: Error) => {
       throw new Error(`${err.message}\n--- screen ---\n${term.screen()}`);
     });
