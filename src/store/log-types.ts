@@ -77,8 +77,9 @@ export interface LogWriter {
   /**
    * Queues bytes; never throws. Consecutive appends to one stream share a chunk (up to the
    * maximum chunk size); everything queued commits in one transaction on the next turn of the
-   * event loop (setImmediate) — or, within COMMIT_INTERVAL_MS of the previous commit, once that
-   * interval is over — or at once when a lot is queued. The writer keeps `data` until then: do not
+   * event loop (setImmediate) — or, while the job streams (the previous commit held at least
+   * STREAMING_BATCH_BYTES), COMMIT_INTERVAL_MS after the previous commit — or at once when a lot is
+   * queued. The writer keeps `data` until then: do not
    * reuse the buffer (pipe 'data' buffers are never reused).
    */
   append(stream: StreamId, data: Buffer): void;

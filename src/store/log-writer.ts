@@ -32,10 +32,15 @@ export interface WriterContext {
 /**
  * While a job streams output, its commits are at least this far apart: a fast producer's pipe reads
  * (64 KiB each) then share one transaction instead of one each — a commit costs the same few page
- * writes (the job's row, the B-tree leaf) whatever it carries, and those dominated ingest. The first
- * output after a quiet spell still commits on the next turn of the event loop.
+ * writes (the job's row, the B-tree leaf) whatever it carries, and those dominated ingest.
  */
-export const COMMIT_INTERVAL_MS = 10;
+export const COMMIT_INTERVAL_MS = 5;
+
+/**
+ * A commit at least this big means the job is streaming, and its next commit waits for the interval.
+ * Smaller output (lines of an interactive program) still commits on the next turn of the event loop.
+ */
+export const STREAMING_BATCH_BYTES = 64 * 1024;
 
 /** A job's log accounting, as in its row. */
 interface Accounting {
@@ -133,6 +138,8 @@ export class JobLogWriter implements LogWriter {
   private scheduled: { immediate: NodeJS.Immediate } | { timer: NodeJS.Timeout } | null = null;
   /** When the last commit ended (performance.now()); -Infinity before the first. */
   private lastCommitAt = Number.NEGATIVE_INFINITY;
+  /** Bytes of the last commit: STREAMING_BATCH_BYTES or more, and the next one waits for the interval. */
+  private lastBatchBytes = 0;
   private closed = false;
   private readonly flushSoon = (): void => {
     this.scheduled = null;
@@ -187,7 +194,7 @@ export class JobLogWriter implements LogWriter {
     }
     if (this.pendingBytes >= this.ctx.limits.maxPendingBytes) this.flush();
     else if (this.scheduled === null) {
-      const wait = this.lastCommitAt + COMMIT_INTERVAL_MS - performance.now();
+      const wait = this.lastBatchBytes >= STREAMING_BATCH_BYTES ? this.lastCommitAt + COMMIT_INTERVAL_MS - performance.now() : 0;
       this.scheduled = wait > 0 ? { timer: setTimeout(this.flushSoon, wait) } : { immediate: setImmediate(this.flushSoon) };
     }
   }
@@ -220,6 +227,7 @@ export class JobLogWriter implements LogWriter {
       this.dropBatch(batchBytes, err);
     }
     this.lastCommitAt = performance.now();
+    this.lastBatchBytes = batchBytes;
   }
 
   settle(): void {

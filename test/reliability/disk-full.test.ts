@@ -44,7 +44,6 @@ test('a full disk under JOBCTL_HOME: the daemon keeps serving, counts and explai
   // One hook, in this order: the daemon, the mount, the directory.
   t.after(async () => {
     try {
-      if (d && process.env.JOBCTL_DEBUG_LOG) console.error(d.log().split('\n').filter((l) => !/DEBUG/.test(l)).slice(-60).join('\n'));
       if (d) await stopDaemon(d, 15_000);
     } finally {
       execFileSync('umount', ['-l', mnt]);
@@ -90,6 +89,7 @@ test('a full disk under JOBCTL_HOME: the daemon keeps serving, counts and explai
   const status = await d.cli(['status', String(flood.id)]);
   assertExit(status, 0, 'status while the disk is full');
   assert.match(status.stdout, /^output\s+.* stored, .* dropped \(disk full/m, 'status shows the dropped bytes and why');
+  const outputLine = /^output.*$/m.exec(status.stdout)?.[0] ?? '';
   assertExit(await d.cli(['info']), 0, 'info while the disk is full');
   // A job that ends now: its final state cannot be written yet — the daemon must not die of it.
   writeFileSync(join(work, 'end'), '');
@@ -144,7 +144,7 @@ test('a full disk under JOBCTL_HOME: the daemon keeps serving, counts and explai
   assert.equal(integrityCheck(home), 'ok');
   t.diagnostic(
     `fullAfterMs=${fullAfterMs} dropped=${final.log.droppedBytes} stored=${final.log.storedBytes} reason="${final.log.dropReason}" ` +
-      `sessionInfoMs(max)=${Math.max(...latencies)} resumedAfterMs=${resumedAfterMs} runWhileFull=${during.code === 0 ? 'started' : `refused: ${during.stderr.trim()}`}`,
+      `statusWhileFull="${outputLine}" sessionInfoMs(max)=${Math.max(...latencies)} resumedAfterMs=${resumedAfterMs} runWhileFull=${during.code === 0 ? 'started' : `refused: ${during.stderr.trim()}`}`,
   );
 });
 

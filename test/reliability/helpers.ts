@@ -421,7 +421,9 @@ export async function startLagProbe(endpoint: string, identityDir: string, inter
       child.stdin.end();
       const code = await exited;
       assert.equal(code, 0, 'the lag probe ended cleanly');
-      return JSON.parse(out.slice('ready\n'.length)) as number[];
+      const lines = out.split('\n');
+      assert.equal(lines.at(-2), 'done', 'the lag probe reported to the end');
+      return lines.slice(1, -2).map(Number);
     },
   };
 }

@@ -1,6 +1,6 @@
 // A latency probe in its own process, so that the test process's own load does not count as the
 // daemon's: connects with an identity directory and calls session.info every INTERVAL ms until stdin
-// closes, then prints the round-trip times (ms) as one JSON array on stdout.
+// closes, printing "ready", then each round-trip time (ms) on a line of its own, then "done".
 // Usage: node lag-probe.fixture.js ENDPOINT IDENTITY_DIR [INTERVAL_MS]
 import { Connection } from '../../src/client/connection.ts';
 import { readIdentity } from '../../src/pki/index.ts';
@@ -10,7 +10,6 @@ const [endpoint, identityDir, interval = '20'] = process.argv.slice(2);
 // there is nothing to probe.
 if (!endpoint || !identityDir) process.exit(0);
 const c = await Connection.open(endpoint, readIdentity(identityDir));
-const samples: number[] = [];
 let running = true;
 process.stdin.on('end', () => (running = false));
 process.stdin.on('close', () => (running = false));
@@ -19,9 +18,9 @@ process.stdout.write('ready\n');
 while (running) {
   const t0 = performance.now();
   await c.call('session.info', {});
-  samples.push(performance.now() - t0);
+  process.stdout.write(`${(performance.now() - t0).toFixed(3)}\n`);
   await new Promise((r) => setTimeout(r, Number(interval)));
 }
-process.stdout.write(`${JSON.stringify(samples)}\n`);
+process.stdout.write('done\n');
 c.close();
 process.exit(0);
