@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { readDaemonFile } from '../home/daemon-file.ts';
 import { homePaths } from '../home/paths.ts';
+import { isProcessAlive, lastLogLine } from '../home/process.ts';
 // identity-dir directly: pki/index.ts also pulls node-forge (certificate issuing), ≈ 10 ms per CLI call.
 import { readIdentity } from '../pki/identity-dir.ts';
 import { JobctlError } from '../rpc/errors.ts';
@@ -29,7 +30,7 @@ export async function connectToDaemon(options: ConnectOptions): Promise<Connecti
     return Connection.open(options.endpoint, toPems(identity));
   }
   const existing = readDaemonFile(paths.daemonJson);
-  if (existing && isAlive(existing.pid)) {
+  if (existing && isProcessAlive(existing.pid)) {
     try {
       return await Connection.open(existing.endpoint, toPems(readIdentity(options.identity ?? paths.adminIdentity)));
     } catch (err) {
@@ -84,7 +85,7 @@ async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: 
     // or it could not start at all — start once more, then say why it could not start.
     const info = readDaemonFile(paths.daemonJson);
     const exited = started.child.exitCode !== null || started.child.signalCode !== null;
-    if (exited && !lockHolderAlive(paths.lock) && !(info && isAlive(info.pid))) {
+    if (exited && !lockHolderAlive(paths.lock) && !(info && isProcessAlive(info.pid))) {
       if (!respawned) {
         respawned = true;
         started = spawnDaemon(options.home);
@@ -93,7 +94,7 @@ async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: 
       const why = startupError(paths.daemonLog, started.logOffset);
       throw new JobctlError('UNAVAILABLE', `the jobctl daemon for ${options.home} could not start${why ? `: ${why}` : ` (exit status ${started.child.exitCode ?? started.child.signalCode})`}; see ${paths.daemonLog}`);
     }
-    if (info && isAlive(info.pid)) {
+    if (info && isProcessAlive(info.pid)) {
       try {
         return await Connection.open(info.endpoint, toPems(readIdentity(options.identity ?? paths.adminIdentity)));
       } catch (err) {
@@ -115,7 +116,7 @@ function toPems(identity: { caPem: string; certPem: string; keyPem: string }) {
 function lockHolderAlive(lockPath: string): boolean {
   try {
     const pid = Number(readFileSync(lockPath, 'utf8').trim().split(' ')[0]);
-    return pid > 0 && isAlive(pid);
+    return pid > 0 && isProcessAlive(pid);
   } catch {
     return false;
   }
@@ -124,18 +125,8 @@ function lockHolderAlive(lockPath: string): boolean {
 /** The last line the daemon wrote to its log since offset, without main's "jobctl: " prefix. */
 function startupError(logPath: string, offset: number): string {
   try {
-    const lines = readFileSync(logPath).subarray(offset).toString('utf8').split('\n').filter((l) => l.trim() !== '');
-    return (lines.at(-1) ?? '').replace(/^jobctl: /, '').slice(0, 500);
+    return lastLogLine(readFileSync(logPath).subarray(offset).toString('utf8'));
   } catch {
     return '';
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,6 +1,7 @@
 // jobctl daemon [--listen HOST:PORT] [--detach] [--log-level L]: run the supervisor.
 import type { Argv } from 'yargs';
 import { homePaths, resolveHome } from '../../home/paths.ts';
+import { isProcessAlive, lastLogLine } from '../../home/process.ts';
 import { JobctlError } from '../../rpc/errors.ts';
 import type { GlobalArgs } from '../context.ts';
 import { note, out } from '../io.ts';
@@ -43,7 +44,7 @@ async function detach(home: string, args: { listen?: string; logLevel: string })
   const { readDaemonFile } = await import('../../home/daemon-file.ts');
   const paths = homePaths(home);
   const running = readDaemonFile(paths.daemonJson);
-  if (running && isAlive(running.pid)) {
+  if (running && isProcessAlive(running.pid)) {
     throw new JobctlError('BUSY', `a jobctl daemon (pid ${running.pid}) is already running for ${home} at ${running.endpoint}; stop it first or use another --home`, { details: { pid: running.pid } });
   }
   mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -65,7 +66,7 @@ async function detach(home: string, args: { listen?: string; logLevel: string })
     const code = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 25))]);
     if (code !== null) {
       // Its own last words say why (lock held, port in use, bad config): show them.
-      const why = lastLine(readFileSync(paths.daemonLog, 'utf8').slice(logStart));
+      const why = lastLogLine(readFileSync(paths.daemonLog, 'utf8').slice(logStart));
       note(`jobctl: the daemon exited with status ${code} during start-up${why ? `: ${why}` : ''}; see ${paths.daemonLog}`);
       return 1;
     }
@@ -73,17 +74,3 @@ async function detach(home: string, args: { listen?: string; logLevel: string })
   throw new JobctlError('UNAVAILABLE', `the daemon did not become ready within 20 s; see ${paths.daemonLog}`);
 }
 
-/** The last non-empty line of text, without the "jobctl: " prefix main puts on errors. */
-function lastLine(text: string): string {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  return (lines.at(-1) ?? '').replace(/^jobctl: /, '').slice(0, 500);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
