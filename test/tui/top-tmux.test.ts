@@ -35,7 +35,8 @@ test('jobctl top in a real terminal: a job appears, its output streams in, s sto
       throw new Error(`${err.message}\n--- screen ---\n${term.screen()}`);
     });
   try {
-    term.type(`echo before-top; JOBCTL_NO_AUTOSTART=1 ${process.execPath} ${JOBCTL} --home ${home} top; echo "top exited $?"`);
+    // CI=true as CI machines set it: Ink would then draw only its final frame unless top hides it.
+    term.type(`echo before-top; CI=true JOBCTL_NO_AUTOSTART=1 ${process.execPath} ${JOBCTL} --home ${home} top; echo "top exited $?"`);
     term.keys('Enter');
     await see('the UI, live', (s) => s.includes('● live') && s.includes('NAME/COMMAND'));
     assert.ok(term.alternateScreen(), 'top draws on the alternate screen');
