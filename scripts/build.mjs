@@ -44,22 +44,34 @@ const common = {
   absWorkingDir: root,
 };
 
-if (!skipMain) await build({
-  ...common,
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/jobctl.cjs',
-  format: 'cjs',
-  // The native SQLite addon cannot be bundled; it is loaded from node_modules (or, in the
-  // single executable, from an embedded asset).
-  external: ['better-sqlite3'],
-  define: {
-    ...common.define,
-    'process.env.WS_NO_BUFFER_UTIL': '"1"',
-    'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
-    // React's production build (smaller, faster; no development warnings).
-    'process.env.NODE_ENV': '"production"',
-  },
-});
+if (!skipMain) {
+  await build({
+    ...common,
+    entryPoints: ['src/main.ts'],
+    outfile: 'dist/jobctl.cjs',
+    format: 'cjs',
+    // Every command reads and compiles the whole bundle: minified it is half the size (1.1 MB, not 2.2).
+    // Names are kept for error messages and stack traces; the linked source map gives the lines back.
+    minify: true,
+    keepNames: true,
+    // The native SQLite addon cannot be bundled; it is loaded from node_modules (or, in the
+    // single executable, from an embedded asset).
+    external: ['better-sqlite3'],
+    define: {
+      ...common.define,
+      'process.env.WS_NO_BUFFER_UTIL': '"1"',
+      'process.env.WS_NO_UTF_8_VALIDATE': '"1"',
+      // React's production build (smaller, faster; no development warnings).
+      'process.env.NODE_ENV': '"production"',
+    },
+  });
+  // bin/jobctl runs the bundle as a vm.Script (for its code cache), which cannot serve a real import():
+  // modules are loaded lazily with import() of our own files (esbuild inlines those) or require().
+  const dynamicImport = /\bimport\((?!\))/.exec(readFileSync(join(root, 'dist', 'jobctl.cjs'), 'utf8'));
+  if (dynamicImport) throw new Error(`dist/jobctl.cjs contains a real import() (${JSON.stringify(dynamicImport.input.slice(dynamicImport.index, dynamicImport.index + 60))}); import a built-in module statically or through require()`);
+  // Code caches of the previous bundle (see bin/jobctl): never valid again.
+  rmSync(join(root, 'dist', 'code-cache'), { recursive: true, force: true });
+}
 
 if (withTests) {
   const isTestEntry = (n) => /\.(test|fixture)\.tsx?$/.test(n);
