@@ -69,7 +69,7 @@ if (!skipMain) {
   // modules are loaded lazily with import() of our own files (esbuild inlines those) or require().
   const dynamicImport = /\bimport\((?!\))/.exec(readFileSync(join(root, 'dist', 'jobctl.cjs'), 'utf8'));
   if (dynamicImport) throw new Error(`dist/jobctl.cjs contains a real import() (${JSON.stringify(dynamicImport.input.slice(dynamicImport.index, dynamicImport.index + 60))}); import a built-in module statically or through require()`);
-  // Code caches of the previous bundle (see bin/jobctl): never valid again.
+  // Code caches of the previous bundle (see bin/jobctl): never used again.
   rmSync(join(root, 'dist', 'code-cache'), { recursive: true, force: true });
 }
 
