@@ -125,6 +125,15 @@ export class JobctlPeer implements Peer {
     return { ref: { id: r.stdout.trim() }, ms: r.ms };
   }
 
+  /** `jobctl run --batch -` of argvs (one JSON line each): one process for all; resolves with the ids. */
+  async submitBatch(argvs: string[][]): Promise<{ refs: JobRef[]; ms: number }> {
+    const input = argvs.map((argv) => JSON.stringify(argv)).join('\n');
+    const r = await runOk(process.execPath, this.args(['run', '--batch', '-']), { env: this.env, input, timeoutMs: 600_000 });
+    const refs = r.stdout.trim().split('\n').map((id) => ({ id }));
+    if (refs.length !== argvs.length) throw new Error(`jobctl run --batch: ${refs.length} ids for ${argvs.length} lines`);
+    return { refs, ms: r.ms };
+  }
+
   async wait(ref: JobRef): Promise<void> {
     const r = await run(process.execPath, this.args(['wait', ref.id]), { env: this.env, timeoutMs: 600_000 });
     if (r.code === null || r.stderr.includes('jobctl:')) throw new Error(`jobctl wait ${ref.id}: ${r.stderr}`);

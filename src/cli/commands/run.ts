@@ -1,4 +1,6 @@
 // jobctl run [limits] [--name N] [--env K=V] [--clean-env] [--cwd D] [-f] [--json] -- CMD [ARGS…]
+// jobctl run [limits] [same options] --batch FILE|-     one job per JSON line (see ../batch-spec.ts)
+import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { resolve } from 'node:path';
 import { invalidArgument } from '../../rpc/errors.ts';
@@ -22,11 +24,17 @@ export const runCommand = {
       .option('cwd', { type: 'string', describe: 'working directory on the daemon host (default: yours)' })
       .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'stream the output; exit with the job status' })
       .option('json', { type: 'boolean', default: false, describe: 'print the job as JSON' })
+      // nargs 1: without it yargs reads `--batch -` as an empty value.
+      .option('batch', { type: 'string', nargs: 1, describe: 'start one job per line of FILE (- for stdin): a JSON array (the command) or {"argv", "name", "cwd", "env"}; prints the ids in order' })
       .example('$0 run -- make test', 'run make test, print the job id')
-      .example('$0 run --memory 512M --cpu 0.5 -f -- ./build.sh', 'run limited, stream output, exit with its status'),
+      .example('$0 run --memory 512M --cpu 0.5 -f -- ./build.sh', 'run limited, stream output, exit with its status')
+      .example(`printf '%s\\n' '["./sim", "1"]' '["./sim", "2"]' | $0 run --cpu 1 --batch -`, 'start many jobs over one connection'),
   handler: async (args: GlobalArgs & Record<string, unknown>): Promise<number> => {
     const argv = [...((args['--'] as string[] | undefined) ?? []), ...((args.command as string[] | undefined) ?? [])].map(String);
-    if (argv.length === 0) throw invalidArgument('command', '', 'a command to run, after --: jobctl run -- CMD [ARGS...]');
+    const batch = args.batch as string | undefined;
+    if (batch !== undefined && argv.length > 0) throw invalidArgument('command', argv.join(' '), 'no command with --batch (the commands are the lines of the batch)');
+    if (batch !== undefined && args.follow) throw invalidArgument('--follow', true, 'not with --batch (follow one job: jobctl logs -f ID)');
+    if (batch === undefined && argv.length === 0) throw invalidArgument('command', '', 'a command to run, after --: jobctl run -- CMD [ARGS...]');
     const env: Record<string, string> = args.cleanEnv ? {} : ({ ...process.env } as Record<string, string>);
     for (const pair of (args.env as string[] | undefined) ?? []) {
       const eq = pair.indexOf('=');
@@ -35,6 +43,12 @@ export const runCommand = {
     }
     const limits = limitsFromArgs(args as never);
     const cwd = resolve(String(args.cwd ?? process.cwd()));
+    if (batch !== undefined) {
+      const { parseBatch } = await import('../batch-spec.ts');
+      const { submitBatch } = await import('../batch-submit.ts');
+      const jobs = parseBatch(readBatch(batch), { cwd, env, limits, name: (args.name as string | undefined) ?? null });
+      return submitBatch(await connect(args), jobs, { json: Boolean(args.json) });
+    }
     const connection = await connect(args);
     const job = await connection.call('job.start', { argv, cwd, env, limits, name: (args.name as string | undefined) ?? null });
     if (!args.follow) {
@@ -60,3 +74,12 @@ export const runCommand = {
     return final.state === 'failed' ? 1 : shellExitStatus(final.exitCode, final.signal);
   },
 };
+
+/** The text of the batch file, or of stdin for "-". */
+function readBatch(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw invalidArgument('--batch', file, `a readable file of JSON lines, or - for stdin (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
