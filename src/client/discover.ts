@@ -1,16 +1,15 @@
 // Finding the daemon: --endpoint and --identity reach any daemon; without them the client reads the
 // home's daemon.json and its local admin identity, and starts the daemon in the background if none
 // answers (unless autostart is off), waiting until it is ready.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readDaemonFile } from '../home/daemon-file.ts';
 import { homePaths } from '../home/paths.ts';
-import { isProcessAlive, lastLogLine } from '../home/process.ts';
+import { isProcessAlive } from '../home/process.ts';
 // identity-dir directly: pki/index.ts also pulls node-forge (certificate issuing), ≈ 10 ms per CLI call.
 import { readIdentity } from '../pki/identity-dir.ts';
 import { JobctlError } from '../rpc/errors.ts';
 import { Connection } from './connection.ts';
-import { selfCommand } from './self-command.ts';
+import { spawnDetachedDaemon, startupError, type StartedDaemon } from './spawn-daemon.ts';
 
 /** Where and how to connect. */
 export interface ConnectOptions {
@@ -45,34 +44,14 @@ export async function connectToDaemon(options: ConnectOptions): Promise<Connecti
   return waitForDaemon(options, options.startTimeoutMs ?? 20_000, started);
 }
 
-/** Starts the home's daemon detached, with its output in daemon.log; returns its pid. */
-export function startDaemon(home: string): number {
-  return spawnDaemon(home).child.pid ?? -1;
+function spawnDaemon(home: string): StartedDaemon {
+  const started = spawnDetachedDaemon(home);
+  // The client may exit before the daemon is ready (an error, Ctrl-C): the daemon lives on.
+  started.child.unref();
+  return started;
 }
 
-/** The daemon process just started, and where its output begins in daemon.log. */
-interface Started {
-  child: ChildProcess;
-  logOffset: number;
-}
-
-function spawnDaemon(home: string): Started {
-  const paths = homePaths(home);
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  const log = openSync(paths.daemonLog, 'a', 0o600);
-  try {
-    const logOffset = fstatSync(log).size;
-    const self = selfCommand();
-    const child = spawn(self.file, [...self.args, 'daemon', '--home', home], { detached: true, stdio: ['ignore', log, log], env: { ...process.env, JOBCTL_DETACHED: '1' } });
-    child.on('error', () => undefined); // reported through the exit check below
-    child.unref();
-    return { child, logOffset };
-  } finally {
-    closeSync(log);
-  }
-}
-
-async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: Started): Promise<Connection> {
+async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: StartedDaemon): Promise<Connection> {
   const paths = homePaths(options.home);
   const deadline = Date.now() + timeoutMs;
   let started = first;
@@ -91,7 +70,7 @@ async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: 
         started = spawnDaemon(options.home);
         continue;
       }
-      const why = startupError(paths.daemonLog, started.logOffset);
+      const why = startupError(options.home, started);
       throw new JobctlError('UNAVAILABLE', `the jobctl daemon for ${options.home} could not start${why ? `: ${why}` : ` (exit status ${started.child.exitCode ?? started.child.signalCode})`}; see ${paths.daemonLog}`);
     }
     if (info && isProcessAlive(info.pid)) {
@@ -119,14 +98,5 @@ function lockHolderAlive(lockPath: string): boolean {
     return pid > 0 && isProcessAlive(pid);
   } catch {
     return false;
-  }
-}
-
-/** The last line the daemon wrote to its log since offset, without main's "jobctl: " prefix. */
-function startupError(logPath: string, offset: number): string {
-  try {
-    return lastLogLine(readFileSync(logPath).subarray(offset).toString('utf8'));
-  } catch {
-    return '';
   }
 }
