@@ -37,7 +37,7 @@ const cacheFiles = (dir: string): string[] => {
 test('the first run of a command writes its cache beside the bundle; the next run uses it unchanged', () => {
   const version = jobctl(['--version']);
   const [file, ...more] = cacheFiles(cacheDir);
-  assert.ok(file?.endsWith('-none.v8cache'), `one cache for "no command" expected, got ${JSON.stringify(cacheFiles(cacheDir))}`);
+  assert.ok(file !== undefined && file.endsWith('-none.v8cache'), `one cache for "no command" expected, got ${JSON.stringify(cacheFiles(cacheDir))}`);
   assert.deepEqual(more, []);
   const written = statSync(join(cacheDir, file)).mtimeMs;
   assert.equal(jobctl(['--version']), version);
