@@ -145,10 +145,21 @@ export function sleep(ms: number): Promise<void> {
 
 /** rmdir once, children first; returns the errno that stopped it, or null when gone (ENOENT counts as gone). */
 export function tryRemoveTree(dir: string): string | null {
-  for (const child of subdirs(dir)) {
+  // A job's cgroup almost never has children: try rmdir alone first, and list the directory only
+  // when the kernel says it is not empty (ENOTEMPTY/EBUSY). This is on every job's end.
+  const first = tryRmdir(dir);
+  if (first === null || (first !== 'ENOTEMPTY' && first !== 'EBUSY')) return first;
+  const children = subdirs(dir);
+  if (children.length === 0) return first;
+  for (const child of children) {
     const e = tryRemoveTree(join(dir, child));
     if (e) return e;
   }
+  return tryRmdir(dir);
+}
+
+/** rmdir; null when the directory is gone (or was never there), else the errno code. */
+function tryRmdir(dir: string): string | null {
   try {
     rmdirSync(dir);
     return null;

@@ -263,6 +263,37 @@ describe('supervisor: stop means stop', () => {
     }
   });
 
+  test('a job that made cgroups of its own inside its cgroup: their processes die and the whole tree is removed', { skip: !canCgroup && 'needs root' }, async () => {
+    const h = makeHarness();
+    try {
+      // A job running as root may nest cgroups (as a container runtime would) in its unified-hierarchy
+      // cgroup and move processes there; the removal then has to go child first.
+      const script = [
+        'mnt=$(grep " - cgroup2 " /proc/self/mountinfo | head -n 1 | cut -d" " -f5)',
+        'own=$(sed -n "s/^0:://p" /proc/self/cgroup)',
+        'inner="$mnt$own/inner"; mkdir "$inner/" && mkdir "$inner/deeper"',
+        'sh -c \'echo $$ > "$1/cgroup.procs"; exec sleep 1000\' sh "$inner/deeper" & echo "pid $!"',
+        'echo "dir $inner"; sleep 1000',
+      ].join('\n');
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', script]), 'alice');
+      const { pid, dir } = await pollUntil('the nested cgroup and its sleeper', () => {
+        const text = output(h.store, job.id).stdout.toString();
+        const p = /^pid (\d+)$/m.exec(text);
+        const d = /^dir (\/.+)$/m.exec(text);
+        if (!p || !d || !existsSync(join(d[1] as string, 'deeper'))) return null;
+        const procs = readFileSync(join(d[1] as string, 'deeper', 'cgroup.procs'), 'utf8');
+        return procs.includes(p[1] as string) ? { pid: Number(p[1]), dir: d[1] as string } : null;
+      });
+      const stopped = await h.supervisor.stop(job.id, 200);
+      assert.equal(stopped.state, 'stopped');
+      assert.equal(isAlive(pid), false, 'the process in the nested cgroup survived');
+      assert.equal(existsSync(dir), false, `${dir} was left behind`);
+      assert.equal(existsSync(join(dir, '..')), false, "the job's own cgroup was left behind");
+    } finally {
+      await h.close();
+    }
+  });
+
   test('when the main process exits, whatever it left behind is killed', { skip: !canCgroup && 'needs root' }, async () => {
     const h = makeHarness();
     try {
