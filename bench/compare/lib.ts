@@ -1,21 +1,13 @@
 // Helpers of the comparison benchmark: processes, timing, statistics, temp dirs, cleanup, /proc.
 // Kept apart from bench/lib (the supervisor-level benchmarks' own helpers, edited by others).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root: the nearest directory above this bundle holding package.json and bin/jobctl. */
-export const REPO = ((): string => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bin', 'jobctl'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no repository root above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-})();
+/** The repository root (found from this bundle's place). */
+export { REPO } from '../lib/daemon.ts';
 
 /** This bundle's directory (build/bench/compare): the job helper lives next to it. */
 export const HERE = dirname(fileURLToPath(import.meta.url));

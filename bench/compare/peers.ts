@@ -2,10 +2,11 @@
 // (installed by npm into a temporary prefix, its own PM2_HOME), task-spooler (tsp) and nq (Debian
 // packages, installed with apt-get when missing). Each gets temp dirs of its own; stop() kills its
 // daemon and every job it still runs.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { cgroupInstanceName } from '../../src/home/paths.ts';
+import { removeInstanceLeftovers } from '../lib/cgroups.ts';
 import { cleanEnv, killTracked, now, onCleanup, progress, REPO, run, runOk, sleep, spawnTracked, tempDir, until } from './lib.ts';
 
 /** pm2's version, pinned: the figures are for this one. */
@@ -82,7 +83,7 @@ export class JobctlPeer implements Peer {
       this.home = tempDir('cmp-jobctl-');
       writeFileSync(join(this.home, 'config.json'), JSON.stringify(this.config));
       const home = this.home;
-      onCleanup(() => removeCgroupLeftovers(cgroupInstanceName(home)));
+      onCleanup(() => removeInstanceLeftovers(cgroupInstanceName(home)));
     }
     if (!this.version) this.version = (await runOk(process.execPath, [JOBCTL, '--version'], { env: this.env })).stdout.trim();
     await this.startDaemon();
@@ -160,35 +161,6 @@ async function killTrackedOne(child: ChildProcess, graceMs: number): Promise<voi
   const t = setTimeout(() => void killTracked(child, 'SIGKILL'), graceMs);
   await gone;
   clearTimeout(t);
-}
-
-/** Removes empty cgroup directories a stopped daemon left (it removes its own on a clean stop). */
-function removeCgroupLeftovers(instance: string): void {
-  const found: string[] = [];
-  const find = (dir: string, depth: number): void => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const p = join(dir, e.name);
-      if (e.name === instance) found.push(p);
-      else if (depth > 0 && !e.name.startsWith('jobctl-')) find(p, depth - 1);
-    }
-  };
-  find('/sys/fs/cgroup', 4);
-  const rm = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rm(join(dir, e.name));
-    try {
-      rmdirSync(dir);
-    } catch {
-      // still in use: left for the daemon's next start
-    }
-  };
-  for (const dir of found) rm(dir);
 }
 
 // ---- task-spooler ---------------------------------------------------------------------------------
