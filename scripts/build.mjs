@@ -67,8 +67,13 @@ if (!skipMain) {
   });
   // bin/jobctl runs the bundle as a vm.Script (for its code cache), which cannot serve a real import():
   // modules are loaded lazily with import() of our own files (esbuild inlines those) or require().
-  const dynamicImport = /\bimport\((?!\))/.exec(readFileSync(join(root, 'dist', 'jobctl.cjs'), 'utf8'));
+  const bundleText = readFileSync(join(root, 'dist', 'jobctl.cjs'), 'latin1');
+  const dynamicImport = /\bimport\((?!\))/.exec(bundleText);
   if (dynamicImport) throw new Error(`dist/jobctl.cjs contains a real import() (${JSON.stringify(dynamicImport.input.slice(dynamicImport.index, dynamicImport.index + 60))}); import a built-in module statically or through require()`);
+  // bin/jobctl reads the bundle as latin1 (faster than utf8): esbuild's default charset escapes
+  // everything else, and this keeps it so.
+  const nonAscii = /[^\x00-\x7f]/.exec(bundleText);
+  if (nonAscii) throw new Error(`dist/jobctl.cjs holds a non-ASCII character at offset ${nonAscii.index}; bin/jobctl reads it as latin1`);
   // Code caches of the previous bundle (see bin/jobctl): never used again.
   rmSync(join(root, 'dist', 'code-cache'), { recursive: true, force: true });
 }
