@@ -40,8 +40,9 @@ export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'jobctl-rel-'): 
 
 /**
  * Starts a test daemon that is stopped (SIGTERM, then SIGKILL) and whose home is removed when the test
- * ends. JOBCTL_DAEMON_NODE_OPTIONS is passed to the daemon alone as NODE_OPTIONS (e.g. "--cpu-prof
- * --cpu-prof-dir=/tmp/prof" to see where its time goes under load).
+ * ends. JOBCTL_DAEMON_NODE_OPTIONS is added to the daemon's NODE_OPTIONS alone (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" to see where its time goes under load); the run's own NODE_OPTIONS stay
+ * (startTestDaemon adds, never replaces).
  */
 export async function daemon(t: Pick<TestContext, 'after'>, options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<TestDaemon> {
   const nodeOptions = process.env.JOBCTL_DAEMON_NODE_OPTIONS;

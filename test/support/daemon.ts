@@ -37,7 +37,7 @@ export interface TestDaemon {
 /** Runs the real binary with args; never throws for a non-zero status. */
 export function runJobctl(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [JOBCTL, ...args], { env: { ...process.env, NO_COLOR: '1', ...options.env }, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [JOBCTL, ...args], { env: childEnv({ NO_COLOR: '1', ...options.env }), cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -55,20 +55,32 @@ export function runJobctl(args: string[], options: { env?: NodeJS.ProcessEnv; in
   });
 }
 
-/** Starts a daemon on 127.0.0.1:0 with a fresh home and waits until it is ready. */
+/**
+ * The environment of a child Node process: this process's, with extra's values — except NODE_OPTIONS,
+ * whose flags are ADDED to the inherited ones. A test that gives its daemon flags (say --expose-gc)
+ * must not drop what the whole run needs in every process: scripts/test-node24.sh preloads the
+ * Node 24 SQLite addon through NODE_OPTIONS, and a daemon without it cannot open its database.
+ */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const nodeOptions = [process.env.NODE_OPTIONS, extra.NODE_OPTIONS].filter(Boolean).join(' ');
+  return { ...process.env, ...extra, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+}
+
+/** Starts a daemon on 127.0.0.1:0 with a fresh home and waits until it is ready (fails at once if it exits). */
 export async function startTestDaemon(options: { home?: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<TestDaemon> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), 'jobctl-home-'));
   const child = spawn(process.execPath, [JOBCTL, 'daemon', '--home', home, '--listen', '127.0.0.1:0', '--log-level', 'debug', ...(options.extraArgs ?? [])], {
-    env: { ...process.env, ...options.env },
+    env: childEnv(options.env),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const info = await pollUntil(
+  // pollUntil retries a check that throws, so an exit is returned, not thrown, and reported below.
+  const ready = await pollUntil(
     'the daemon to write daemon.json',
     () => {
-      if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}: ${log}`);
+      if (child.exitCode !== null || child.signalCode !== null) return { exited: child.exitCode ?? child.signalCode };
       try {
         const parsed = JSON.parse(readFileSync(join(home, 'daemon.json'), 'utf8')) as { endpoint: string; pid: number };
         return parsed.pid === child.pid ? parsed : null;
@@ -78,6 +90,12 @@ export async function startTestDaemon(options: { home?: string; extraArgs?: stri
     },
     20_000,
   );
+  if ('exited' in ready) {
+    // 'close' comes once stderr is drained: only then does the log hold the reason.
+    if (child.stderr && !child.stderr.closed) await new Promise((resolve) => child.once('close', resolve));
+    throw new Error(`the daemon exited (${ready.exited}) before it was ready: ${log}`);
+  }
+  const info = ready;
   return {
     home,
     endpoint: info.endpoint,
