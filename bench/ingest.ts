@@ -2,16 +2,18 @@
 // redirected to a file, measured in the same run; plus the supervisor's peak RSS. Each supervised run
 // happens in a worker process of its own (this file with --worker) so that its RSS is the
 // supervisor's alone and every run starts from an empty database.
-//   node build/bench/ingest.js [--quick] [--rounds N] [--breakdown] [--pragma P]… [--out FILE]
+//   node build/bench/ingest.js [--quick] [--rounds N] [--breakdown] [--pragma P]… [--store K=V]… [--out FILE]
 // --breakdown adds two runs that split the cost: the same job with a log store that only counts
 // (pipe → JobProcess capture alone), and the store alone (the same bytes appended to a LogWriter
 // in 64 KiB pieces, no job). --pragma (repeatable) is for what-if experiments on the store's SQLite
-// settings, e.g. --pragma wal_autocheckpoint=8192; the figures then are NOT jobctl's own.
+// settings, e.g. --pragma wal_autocheckpoint=8192; --store (repeatable) likewise for the store's
+// options: maxChunkBytes=N, or checkpoints.X=N (CheckpointOptions, e.g. checkpoints.restartAtBytes=
+// 67108864, checkpoints.worker=false). The figures then are NOT jobctl's own.
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StreamId } from '../src/rpc/model.ts';
-import type { LogStore, LogWriter } from '../src/store/index.ts';
+import type { CheckpointOptions, LogStore, LogWriter, StoreOptions } from '../src/store/index.ts';
 import { argValue, figure, isQuick, progress, report, type Figure } from './lib/report.ts';
 import { JOB_ENV, openRig, tempDir } from './lib/rig.ts';
 import { fmt, median, nowMs } from './lib/stats.ts';
@@ -39,6 +41,12 @@ interface WorkerResult {
   /** CPU time of the worker during the run (all its threads): user and system, ms. */
   cpuUserMs: number;
   cpuSystemMs: number;
+  /** CPU time of the main thread alone (the event loop: capture, commits), user + system, ms. */
+  cpuMainMs: number;
+  /** Largest size of the WAL file sampled every 5 ms during the run, bytes. */
+  walPeakBytes: number;
+  /** The store's checkpoints at the end of the run. */
+  checkpoints: { mode: string; passes: number; holds: number; failures: number; forced: number; waits: number; waitedMs: number };
 }
 
 /** The command both sides run: `head -c N /dev/zero`. */
@@ -50,6 +58,14 @@ function headArgv(bytes: number): string[] {
 function procStatusBytes(field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+/** CPU time (user + system) of this process's main thread so far, ms, from /proc (clock ticks of 10 ms). */
+function mainThreadCpuMs(): number {
+  // Fields after the command name: state is the 3rd field, utime the 14th, stime the 15th.
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** A log store whose writers only count bytes (for the capture breakdown). */
@@ -86,14 +102,18 @@ const counted = new Map<number, { bytes: number; seq: number }>();
 
 /** Worker side: one run of `mode` moving `bytes`, with a log cap above it; prints a WorkerResult. */
 async function worker(mode: Mode, bytes: number, pragmas: string[]): Promise<void> {
-  const rig = openRig({ store: { logCapBytes: 2 * bytes + 64 * MIB }, pragmas, ...(mode === 'capture' ? { wrapLogs: countingLogs } : {}) });
+  const rig = openRig({ store: storeOptions(2 * bytes + 64 * MIB), pragmas, ...(mode === 'capture' ? { wrapLogs: countingLogs } : {}) });
   try {
     let sampledPeak = 0;
+    let walPeak = 0;
+    const wal = join(rig.dir, 'jobctl.db-wal');
     const sampler = setInterval(() => {
       sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
+      walPeak = Math.max(walPeak, statSync(wal, { throwIfNoEntry: false })?.size ?? 0);
     }, 5);
     const rssBefore = process.memoryUsage.rss();
     const cpu0 = process.cpuUsage();
+    const main0 = mainThreadCpuMs();
     const t0 = nowMs();
     let jobId: number;
     if (mode === 'store') {
@@ -116,6 +136,7 @@ async function worker(mode: Mode, bytes: number, pragmas: string[]): Promise<voi
     }
     const ms = nowMs() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const cpuMain = mainThreadCpuMs() - main0;
     clearInterval(sampler);
     let stored: number;
     let dropped: number;
@@ -143,6 +164,9 @@ async function worker(mode: Mode, bytes: number, pragmas: string[]): Promise<voi
       rssBeforeBytes: rssBefore,
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
+      cpuMainMs: cpuMain,
+      walPeakBytes: walPeak,
+      checkpoints: { ...rig.store.checkpoints },
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
@@ -153,7 +177,7 @@ async function worker(mode: Mode, bytes: number, pragmas: string[]): Promise<voi
 /** Runs a worker in its own process; resolves with its result. */
 function runWorker(mode: Mode, bytes: number): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
-    const pragmaArgs = pragmas().flatMap((p) => ['--pragma', p]);
+    const pragmaArgs = [...pragmas().flatMap((p) => ['--pragma', p]), ...storeSettings().flatMap((p) => ['--store', p])];
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, '--worker', mode, String(bytes), ...pragmaArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -174,6 +198,31 @@ function runWorker(mode: Mode, bytes: number): Promise<WorkerResult> {
 /** The --pragma values given (what-if experiments). */
 function pragmas(): string[] {
   return process.argv.flatMap((a, i) => (process.argv[i - 1] === '--pragma' ? [a] : []));
+}
+
+/** The --store values given (what-if experiments). */
+function storeSettings(): string[] {
+  return process.argv.flatMap((a, i) => (process.argv[i - 1] === '--store' ? [a] : []));
+}
+
+/** The what-if settings given, as one label ('' for jobctl's own). */
+function whatIf(): string {
+  return [...pragmas(), ...storeSettings()].join(',');
+}
+
+/** The store's options for a run: the log cap, and the --store settings. */
+function storeOptions(logCapBytes: number): StoreOptions {
+  const options: StoreOptions = { logCapBytes };
+  const checkpoints: Record<string, number | boolean> = {};
+  for (const setting of storeSettings()) {
+    const m = /^(maxChunkBytes|checkpoints\.(\w+))=(.+)$/.exec(setting);
+    if (m === null) throw new Error(`--store ${setting}: expected maxChunkBytes=N or checkpoints.OPTION=VALUE`);
+    const value = m[3] === 'false' ? false : m[3] === 'true' ? true : Number(m[3]);
+    if (m[2] === undefined) options.maxChunkBytes = value as number;
+    else checkpoints[m[2]] = value;
+  }
+  options.checkpoints = checkpoints as CheckpointOptions;
+  return options;
 }
 
 /** Baseline: the same command with stdout redirected to a file by the shell; ms until it exited. */
@@ -235,9 +284,10 @@ async function main(): Promise<void> {
     }),
   ];
   const notes = [
-    ...(pragmas().length > 0 ? [`WHAT-IF: SQLite pragmas ${pragmas().join(', ')} applied to the store — these are not jobctl's settings`] : []),
+    ...(whatIf() !== '' ? [`WHAT-IF: ${whatIf()} applied to the store — these are not jobctl's settings`] : []),
     `a MiB is 2^20 bytes (the 200 MB target is read as 200 MiB; 200 × 10^6 bytes is 191 MiB)`,
-    `supervisor CPU during the job: user ${fmt(med(job, (w) => w.cpuUserMs))} ms, system ${fmt(med(job, (w) => w.cpuSystemMs))} ms, wall ${fmt(med(job, (w) => w.ms))} ms; ${fmt(med(job, (w) => w.chunks))} chunks stored (${fmt(bytes / med(job, (w) => w.chunks) / 1024)} KiB on average)`,
+    `WAL file: largest ${fmt(med(job, (w) => w.walPeakBytes) / MIB)} MiB (sampled every 5 ms); checkpoints ${job.map((w) => `${w.checkpoints.mode}: ${w.checkpoints.passes} passes, ${w.checkpoints.holds} holds, ${w.checkpoints.forced} forced, ${w.checkpoints.failures} failed, writers waited ${w.checkpoints.waits}× ${fmt(w.checkpoints.waitedMs)} ms`).join('; ')}`,
+    `supervisor CPU during the job: user ${fmt(med(job, (w) => w.cpuUserMs))} ms, system ${fmt(med(job, (w) => w.cpuSystemMs))} ms (main thread ${fmt(med(job, (w) => w.cpuMainMs))} ms), wall ${fmt(med(job, (w) => w.ms))} ms; ${fmt(med(job, (w) => w.chunks))} chunks stored (${fmt(bytes / med(job, (w) => w.chunks) / 1024)} KiB on average)`,
   ];
   if (breakdown) {
     for (const [mode, label] of [
@@ -246,10 +296,10 @@ async function main(): Promise<void> {
     ] as const) {
       const rs = runs.get(mode) as WorkerResult[];
       figures.push(figure({ bench: 'ingest', name: `breakdown: ${label}`, value: med(rs, (w) => mibps(w.ms)), unit: 'MiB/s', baseline }));
-      notes.push(`${label}: CPU user ${fmt(med(rs, (w) => w.cpuUserMs))} ms, system ${fmt(med(rs, (w) => w.cpuSystemMs))} ms, wall ${fmt(med(rs, (w) => w.ms))} ms`);
+      notes.push(`${label}: CPU user ${fmt(med(rs, (w) => w.cpuUserMs))} ms, system ${fmt(med(rs, (w) => w.cpuSystemMs))} ms (main thread ${fmt(med(rs, (w) => w.cpuMainMs))} ms), wall ${fmt(med(rs, (w) => w.ms))} ms`);
     }
   }
-  if (pragmas().length > 0) for (const f of figures) f.name = `what-if ${pragmas().join(',')}: ${f.name}`;
+  if (whatIf() !== '') for (const f of figures) f.name = `what-if ${whatIf()}: ${f.name}`;
   report('ingest', figures, [...notes, ...figures.filter((f) => f.note).map((f) => `${f.name}: ${f.note}`)]);
 }
 

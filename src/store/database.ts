@@ -15,7 +15,11 @@ export const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Page size of a new database file (existing files keep theirs). */
 export const PAGE_SIZE_BYTES = 65536;
 
-/** WAL pages between automatic checkpoints: 4 MiB at 64 KiB pages, as SQLite's default 1000 was at 4 KiB. */
+/**
+ * WAL pages between SQLite's own checkpoints, inside commits: 4 MiB at 64 KiB pages, as SQLite's
+ * default 1000 was at 4 KiB. Only until the checkpoint worker runs, and again if it dies
+ * (checkpointer.ts); a store opened without the worker keeps it.
+ */
 export const WAL_AUTOCHECKPOINT_PAGES = 64;
 
 /**
@@ -49,9 +53,10 @@ export function openDatabase(file: string, knownVersion: number): Database.Datab
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
-    // A checkpoint copies the WAL into the database file and fsyncs both inside a commit, on the
-    // event loop: SQLite's default 1000 pages would be 64 MiB at 64 KiB pages, a stall of ≈ 0.1–0.3 s
-    // under a flood (follow-latency p99). Kept at 4 MiB of WAL, as before the page size changed.
+    // Checkpoints done by SQLite copy the WAL into the database file and fsync both inside a commit,
+    // on the event loop: SQLite's default 1000 pages would be 64 MiB at 64 KiB pages, a stall of
+    // ≈ 0.1–0.3 s under a flood (follow-latency p99). 4 MiB of WAL, as before the page size changed,
+    // while this connection checkpoints itself; the store hands this to a worker (checkpointer.ts).
     db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   } catch (err) {
     db.close();

@@ -5,6 +5,8 @@ import { integer } from '../rpc/validate.ts';
 import schemaSql from '../../schema.sql';
 import { createAuditLog, type AuditLog } from './audit.ts';
 import { createCertRegistry, type CertRegistry } from './certs.ts';
+import { HeldCommits } from './commit-gate.ts';
+import { startCheckpointer, type CheckpointOptions, type CheckpointStatus, type WalCheckpointer } from './checkpointer.ts';
 import { openDatabase } from './database.ts';
 import { createJobRepository, type JobRepository } from './jobs.ts';
 import { createLogStore } from './logs.ts';
@@ -14,6 +16,7 @@ import { prepareRetention, runRetention, type RetentionPolicy, type RetentionRes
 
 export type { AuditEntry, AuditEvent, AuditLog } from './audit.ts';
 export type { CertRecord, CertRegistry } from './certs.ts';
+export type { CheckpointMode, CheckpointOptions, CheckpointStatus } from './checkpointer.ts';
 export type { JobQuery, JobRepository, JobResult, JobRow, JobStart, NewJob } from './jobs.ts';
 export type { LogChunk, LogFollowQuery, LogItem, LogReadQuery, LogStore, LogWriter } from './log-types.ts';
 export type { Migration } from './migrate.ts';
@@ -42,6 +45,10 @@ export interface StoreOptions {
   maxChunkBytes?: number;
   /** Told about every failed log commit (the batch was dropped and counted); for the daemon's log. */
   onLogWriteError?: (jobId: number, err: unknown) => void;
+  /** Told what the daemon's log should say, such as checkpoints falling back to the event loop (default: a process warning). */
+  onWarning?: (message: string) => void;
+  /** Tuning of the WAL checkpoint worker (tests, benchmarks); the defaults suit the daemon. */
+  checkpoints?: CheckpointOptions;
 }
 
 /** An open store. */
@@ -51,6 +58,8 @@ export interface Store {
   readonly logs: LogStore;
   readonly audit: AuditLog;
   readonly certs: CertRegistry;
+  /** Where WAL checkpoints run and how many there were. */
+  readonly checkpoints: CheckpointStatus;
   /** Flushes and closes open log writers, ends followers, closes the database. Idempotent. */
   close(): void;
 }
@@ -74,16 +83,38 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     db.close();
     throw err;
   }
-  const logs = createLogStore(db, { capBytes: logCapBytes, maxChunkBytes, maxPendingBytes: Math.max(4 * 1024 * 1024, 4 * maxChunkBytes) }, options.onLogWriteError);
+  const gate = new HeldCommits();
+  const logs = createLogStore(
+    db,
+    { capBytes: logCapBytes, maxChunkBytes, maxPendingBytes: Math.max(4 * 1024 * 1024, 4 * maxChunkBytes) },
+    options.onLogWriteError,
+    { afterCommit: (bytes) => checkpointer.afterCommit(bytes), gate },
+  );
+  const jobs = createJobRepository(db);
+  const audit = createAuditLog(db);
+  const certs = createCertRegistry(db);
+  // Last: nothing that could still throw leaves a worker thread behind.
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, { code: 'JOBCTL_STORE' }));
+  let checkpointer: WalCheckpointer;
+  try {
+    checkpointer = startCheckpointer(db, file, options.checkpoints ?? {}, gate, warn);
+  } catch (err) {
+    // Bad tuning options (INVALID_ARGUMENT): nothing may stay open.
+    db.close();
+    throw err;
+  }
   const store: Store = {
     db,
-    jobs: createJobRepository(db),
+    jobs,
     logs,
-    audit: createAuditLog(db),
-    certs: createCertRegistry(db),
+    audit,
+    certs,
+    checkpoints: checkpointer,
     close() {
       if (!db.open) return;
       logs.closeAll();
+      // Before the database: its connection, then the last one, takes the final checkpoint.
+      checkpointer.close();
       db.close();
     },
   };

@@ -79,7 +79,8 @@ export interface LogWriter {
    * maximum chunk size); everything queued commits in one transaction on the next turn of the
    * event loop (setImmediate) — or, while the job streams (the previous commit held at least
    * STREAMING_BATCH_BYTES), COMMIT_INTERVAL_MS after the previous commit — or at once when a lot is
-   * queued. The writer keeps `data` until then: do not
+   * queued; while the store holds commits so that its WAL can start over, a few ms later (a writer
+   * with too much queued then waits for that, blocking). The writer keeps `data` until then: do not
    * reuse the buffer (pipe 'data' buffers are never reused).
    */
   append(stream: StreamId, data: Buffer): void;

@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import { JobctlError } from '../rpc/errors.ts';
 import type { StreamId } from '../rpc/model.ts';
+import type { CommitGate } from './commit-gate.ts';
 import { addReason, capReason, type LogSql } from './log-sql.ts';
 import type { LogWriter } from './log-types.ts';
 import type { CommitNotifier } from './notifier.ts';
@@ -27,6 +28,10 @@ export interface WriterContext {
   onWriteError: ((jobId: number, err: unknown) => void) | undefined;
   /** Called once when the writer closes. */
   onClose(jobId: number): void;
+  /** Told the size of every committed batch (the checkpointer counts WAL growth); must not throw. */
+  afterCommit(bytes: number): void;
+  /** Held for a moment by the checkpointer so that the WAL can start over (commit-gate.ts). */
+  gate: CommitGate;
 }
 
 /**
@@ -41,6 +46,12 @@ export const COMMIT_INTERVAL_MS = 5;
  * Smaller output (lines of an interactive program) still commits on the next turn of the event loop.
  */
 export const STREAMING_BATCH_BYTES = 64 * 1024;
+
+/**
+ * While the commit gate is held, a writer queues up to this many times maxPendingBytes; beyond, it
+ * waits for the checkpoint pass, blocking: a hold lasts a few ms, and memory must stay bounded.
+ */
+export const HELD_PENDING_FACTOR = 2;
 
 /** A job's log accounting, as in its row. */
 interface Accounting {
@@ -134,8 +145,11 @@ export class JobLogWriter implements LogWriter {
   /** Bytes of failed batches not yet counted in the job's row (the row could not be written either). */
   private unrecordedDropped = 0;
   private unrecordedReason: string | null = null;
-  /** The commit queued for later: on the next turn (immediate) or when the interval is over (timer). */
-  private scheduled: { immediate: NodeJS.Immediate } | { timer: NodeJS.Timeout } | null = null;
+  /**
+   * The commit queued for later: on the next turn (immediate), when the interval is over (timer), or
+   * when the commit gate opens (held).
+   */
+  private scheduled: { immediate: NodeJS.Immediate } | { timer: NodeJS.Timeout } | { held: true } | null = null;
   /** When the last commit ended (performance.now()); -Infinity before the first. */
   private lastCommitAt = Number.NEGATIVE_INFINITY;
   /** Bytes of the last commit: STREAMING_BATCH_BYTES or more, and the next one waits for the interval. */
@@ -143,7 +157,12 @@ export class JobLogWriter implements LogWriter {
   private closed = false;
   private readonly flushSoon = (): void => {
     this.scheduled = null;
-    this.flush();
+    if (this.ctx.gate.held) this.waitForGate();
+    else this.flush();
+  };
+  /** The gate opened: commit, unless a flush() since then made this wait moot. */
+  private readonly afterHold = (): void => {
+    if (this.scheduled !== null && 'held' in this.scheduled) this.flushSoon();
   };
 
   constructor(jobId: number, ctx: WriterContext) {
@@ -192,7 +211,7 @@ export class JobLogWriter implements LogWriter {
       this.nextPos += n;
       this.pendingBytes += n;
     }
-    if (this.pendingBytes >= this.ctx.limits.maxPendingBytes) this.flush();
+    if (this.pendingBytes >= this.ctx.limits.maxPendingBytes) this.flushOrHold();
     else if (this.scheduled === null) {
       const wait = this.lastBatchBytes >= STREAMING_BATCH_BYTES ? this.lastCommitAt + COMMIT_INTERVAL_MS - performance.now() : 0;
       this.scheduled = wait > 0 ? { timer: setTimeout(this.flushSoon, wait) } : { immediate: setImmediate(this.flushSoon) };
@@ -202,7 +221,7 @@ export class JobLogWriter implements LogWriter {
   flush(): void {
     if (this.scheduled !== null) {
       if ('timer' in this.scheduled) clearTimeout(this.scheduled.timer);
-      else clearImmediate(this.scheduled.immediate);
+      else if ('immediate' in this.scheduled) clearImmediate(this.scheduled.immediate);
       this.scheduled = null;
     }
     if (this.pending.length === 0) return;
@@ -217,14 +236,23 @@ export class JobLogWriter implements LogWriter {
       pos: c.pos,
       data: c.parts.length === 1 && c.parts[0] !== undefined ? c.parts[0] : Buffer.concat(c.parts, c.bytes),
     }));
+    let stored = false;
     try {
       this.acc = this.ctx.commit(this.jobId, rows, this.withUnrecorded(), this.ctx.limits.capBytes);
       this.unrecordedDropped = 0;
       this.unrecordedReason = null;
       this.committed = rows.at(-1)?.seq ?? this.committed;
       this.ctx.notifier.notify(this.jobId);
+      stored = true;
     } catch (err) {
       this.dropBatch(batchBytes, err);
+    }
+    if (stored) {
+      try {
+        this.ctx.afterCommit(batchBytes);
+      } catch {
+        // The batch is stored: a failing hook must not count it as dropped.
+      }
     }
     this.lastCommitAt = performance.now();
     this.lastBatchBytes = batchBytes;
@@ -246,6 +274,25 @@ export class JobLogWriter implements LogWriter {
     this.ctx.onClose(this.jobId);
     // Followers waiting at the end re-check, find no writer, and finish.
     this.ctx.notifier.notify(this.jobId);
+  }
+
+  /** A full queue: commits now, unless the gate is held (then it waits, blocking if the queue is too big). */
+  private flushOrHold(): void {
+    const gate = this.ctx.gate;
+    if (gate.held) {
+      if (this.pendingBytes < HELD_PENDING_FACTOR * this.ctx.limits.maxPendingBytes) {
+        if (this.scheduled === null) this.waitForGate();
+        return;
+      }
+      gate.waitOpen();
+    }
+    this.flush();
+  }
+
+  /** Commits when the gate opens. */
+  private waitForGate(): void {
+    this.scheduled = { held: true };
+    this.ctx.gate.whenOpen(this.afterHold);
   }
 
   /** The accounting with the drops the row has not been told about yet. */

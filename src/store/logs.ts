@@ -5,6 +5,7 @@ import { followLog } from './log-follow.ts';
 import { readLog, tailSeqOf } from './log-reader.ts';
 import { prepareLogSql } from './log-sql.ts';
 import type { LogStore } from './log-types.ts';
+import type { CommitGate } from './commit-gate.ts';
 import { createCommitBatch, JobLogWriter, type WriterLimits } from './log-writer.ts';
 import { CommitNotifier } from './notifier.ts';
 
@@ -14,11 +15,15 @@ export interface LogStoreHandle extends LogStore {
   closeAll(): void;
 }
 
-/** Builds the log store over an open, migrated database. */
+/**
+ * Builds the log store over an open, migrated database. The checkpointer is told each batch's size
+ * (`afterCommit`) and may hold queued commits for a moment (`gate`).
+ */
 export function createLogStore(
   db: Database.Database,
   limits: WriterLimits,
   onWriteError: ((jobId: number, err: unknown) => void) | undefined,
+  checkpoints: { afterCommit(bytes: number): void; gate: CommitGate },
 ): LogStoreHandle {
   const sql = prepareLogSql(db);
   const notifier = new CommitNotifier();
@@ -31,6 +36,8 @@ export function createLogStore(
     limits,
     onWriteError,
     onClose: (jobId: number) => live.delete(jobId),
+    afterCommit: (bytes: number) => checkpoints.afterCommit(bytes),
+    gate: checkpoints.gate,
   };
   const followContext = { sql, notifier, isLive: (jobId: number) => live.has(jobId), isClosed: () => closed };
   const deleteLogs = db.transaction((jobId: number) => {

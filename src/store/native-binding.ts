@@ -2,8 +2,10 @@
 // no node_modules there: the addon is an embedded asset. dlopen needs a file, so it is written once,
 // atomically, to a cache directory under a name holding its hash, and loaded from there (a path string
 // as `nativeBinding` fails inside a SEA; the loaded module object works). Outside a SEA nothing is
-// chosen here and better-sqlite3 loads its own addon from node_modules.
+// chosen here and better-sqlite3 loads its own addon from node_modules. Either way nativeAddonFile()
+// tells which file it was, for the checkpoint worker to load the same one (checkpointer.ts).
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getAsset, getRawAsset, isSea } from 'node:sea';
@@ -17,6 +19,8 @@ const ADDON_HASH_ASSET = 'better_sqlite3.node.sha256';
 
 /** The loaded addon module (better-sqlite3 takes it as `nativeBinding`), once per process. */
 let loaded: object | undefined;
+/** The file it was loaded from. */
+let loadedFile: string | undefined;
 
 /**
  * Options for `new Database(file, …)`: inside a single executable, the embedded addon; elsewhere
@@ -26,6 +30,19 @@ let loaded: object | undefined;
 export function nativeBindingOption(env: NodeJS.ProcessEnv = process.env): Database.Options {
   if (!loaded && isSea()) loaded = loadEmbedded(env);
   return { nativeBinding: loaded as string | undefined };
+}
+
+/**
+ * The addon file the store's connections use, once one is open: inside a single executable the
+ * cached copy of the embedded asset; elsewhere the file better-sqlite3 required from node_modules,
+ * found in Node's module cache (addons are cached by their path). undefined when neither is known.
+ */
+export function nativeAddonFile(): string | undefined {
+  if (loadedFile !== undefined) return loadedFile;
+  if (isSea()) return undefined;
+  // Node's one module cache, whichever require is asked (the path only has to be absolute).
+  const cache = createRequire('/').cache;
+  return Object.keys(cache).find((path) => /[\\/]better_sqlite3\.node$/.test(path));
 }
 
 function dlopen(file: string): object {
@@ -46,7 +63,9 @@ function loadEmbedded(env: NodeJS.ProcessEnv): object {
       ensurePrivateDir(dir);
       if (existingSize(file) !== bytes.byteLength) writeAtomically(file, bytes);
       // dlopen fails here on a noexec mount ("failed to map segment"): the next directory may do.
-      return dlopen(file);
+      const module = dlopen(file);
+      loadedFile = file;
+      return module;
     } catch (err) {
       failures.push(`${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }

@@ -1,8 +1,9 @@
 // Spawned by crash.test.ts: `node build/test/store/crash-writer.fixture.js <dbfile>`. Opens the store,
 // creates a job, and appends chunkFor(1), chunkFor(2), … until killed. After each commit it prints the
-// highest committed seq on its own line (stdout to a pipe is synchronous on Linux, so a printed seq
-// was committed before the line left). Commits alternate between flush() and the writer's own
-// queued commit. Gives up after 60 s in case the test died without killing it.
+// highest committed seq on its own line, followed by the checkpoint worker's passes and holds (stdout
+// to a pipe is synchronous on Linux, so a printed seq was committed before the line left). Commits
+// alternate between flush() and the writer's own queued commit. Gives up after 60 s in case the test
+// died without killing it.
 import { COMMIT_INTERVAL_MS, openStore } from '../../src/store/index.ts';
 import { chunkFor } from './crash-data.ts';
 
@@ -23,6 +24,6 @@ while (Date.now() < deadline) {
   if (seq % 2 === 0) writer.flush();
   else await new Promise((resolve) => setTimeout(resolve, COMMIT_INTERVAL_MS + 1)); // the writer's commit was queued first
   if (writer.committedSeq !== seq - 1) throw new Error(`committed ${writer.committedSeq}, expected ${seq - 1}`);
-  process.stdout.write(`${writer.committedSeq}\n`);
+  process.stdout.write(`${writer.committedSeq} ${store.checkpoints.passes} ${store.checkpoints.holds}\n`);
 }
 store.close();

@@ -1,0 +1,289 @@
+// WAL checkpoints off the event loop. A checkpoint copies the WAL back into the database file and
+// fsyncs both; done by SQLite inside a commit (wal_autocheckpoint) it stalled the daemon's event loop
+// and was the largest cost of storing output (docs/BENCHMARKS.md, "Ingest"). Here a worker thread with
+// its own connection does it (PASSIVE: never in the way of the store's connection) while the store
+// goes on committing. To start the WAL over, SQLite needs a commit that finds every frame copied: once
+// the WAL is big, the log writers' commits are held for one more pass (commit-gate.ts). Should the WAL
+// still grow past a limit, the store's connection checkpoints itself, blocking (and so slowing the
+// producers down); if the worker cannot start or dies, SQLite checkpoints inside commits as before.
+import type Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { integer } from '../rpc/validate.ts';
+import type { HeldCommits } from './commit-gate.ts';
+import { CHECKPOINT_WORKER_SOURCE, SHARED, type CheckpointWorkerData, type FromCheckpointWorker, type ToCheckpointWorker } from './checkpoint-worker.ts';
+import { BUSY_TIMEOUT_MS, WAL_AUTOCHECKPOINT_PAGES } from './database.ts';
+import { nativeAddonFile } from './native-binding.ts';
+
+const MIB = 1024 * 1024;
+
+/** Tuning of the checkpointer; the defaults are the ones the ingest benchmark chose. */
+export interface CheckpointOptions {
+  /** Log output committed between requests to the worker (default 2 MiB; a pass asked for while one runs waits for it). */
+  requestEveryBytes?: number;
+  /** WAL size at which the log writers' commits are held for a pass so that the WAL starts over (default 32 MiB). */
+  restartAtBytes?: number;
+  /**
+   * WAL file size beyond which the store's own connection checkpoints (RESTART), blocking its
+   * commits: the worker fell behind (default 128 MiB).
+   */
+  limitBytes?: number;
+  /** Pause between the worker's own passes while the WAL grows (default 100 ms). */
+  activeIntervalMs?: number;
+  /** Pause between the worker's own passes while nothing is written (default 2 s). */
+  idleIntervalMs?: number;
+  /** false: no worker; SQLite checkpoints inside commits, on the event loop (the fallback). */
+  worker?: boolean;
+  /** The addon file the worker loads (default: the one the store's connection loaded). */
+  addonFile?: string;
+}
+
+/** Where checkpoints run now. */
+export type CheckpointMode = 'starting' | 'worker' | 'in-thread' | 'closed';
+
+/** What the store tells about its checkpoints (diagnostics and tests). */
+export interface CheckpointStatus {
+  /**
+   * 'starting': the worker is being started (SQLite still checkpoints inside commits); 'worker';
+   * 'in-thread': the fallback, SQLite checkpoints inside commits; 'closed'.
+   */
+  readonly mode: CheckpointMode;
+  /** Passes the worker completed. */
+  readonly passes: number;
+  /** Passes run with the log writers' commits held, so that the WAL could start over. */
+  readonly holds: number;
+  /** Passes that failed (a full disk, an I/O error); the worker tries again later. */
+  readonly failures: number;
+  /** Checkpoints the store's own connection ran because the WAL file went over the limit. */
+  readonly forced: number;
+  /** Times a log writer's queue outgrew a hold and it waited for the pass, blocking; and for how long in all (ms). */
+  readonly waits: number;
+  readonly waitedMs: number;
+}
+
+/** The store's side of the checkpointer. */
+export interface WalCheckpointer extends CheckpointStatus {
+  /** After each commit of log output, with its size: asks the worker for a pass every few MiB. */
+  afterCommit(bytes: number): void;
+  /** Stops the worker (waiting for a pass under way to end) before the database closes. Idempotent. */
+  close(): void;
+}
+
+/** How long close() waits for the worker to finish its pass and close its connection. */
+const CLOSE_WAIT_MS = 10_000;
+
+/** The longest the log writers' commits are held for the pass that lets the WAL start over. */
+const MAX_HOLD_MS = 250;
+
+/**
+ * Starts the checkpoint worker for an open store database (`file` is its path); `gate` is the log
+ * writers' commit gate. `warn` is told once when checkpoints fall back to the event loop.
+ */
+export function startCheckpointer(
+  db: Database.Database,
+  file: string,
+  options: CheckpointOptions,
+  gate: HeldCommits,
+  warn: (message: string) => void,
+): WalCheckpointer {
+  const bytes = integer(1, Number.MAX_SAFE_INTEGER, ' bytes');
+  const ms = integer(1, 2 ** 31 - 1, ' ms');
+  const requestEveryBytes = bytes(options.requestEveryBytes ?? 2 * MIB, 'checkpoints.requestEveryBytes');
+  const restartAtBytes = bytes(options.restartAtBytes ?? 32 * MIB, 'checkpoints.restartAtBytes');
+  const limitBytes = bytes(options.limitBytes ?? 128 * MIB, 'checkpoints.limitBytes');
+  const activeIntervalMs = ms(options.activeIntervalMs ?? 100, 'checkpoints.activeIntervalMs');
+  const idleIntervalMs = ms(options.idleIntervalMs ?? 2000, 'checkpoints.idleIntervalMs');
+  const status = { mode: 'starting' as CheckpointMode, passes: 0, holds: 0, failures: 0, forced: 0 };
+  let worker: Worker | null = null;
+  let sinceRequest = 0;
+  let inFlight = false;
+  /** The requested pass in flight is the one the commits are held for. */
+  let holding = false;
+  let again = false;
+  let startFailure: string | null = null;
+  let pageSize = 0;
+  const shared = new Int32Array(new SharedArrayBuffer(SHARED.LENGTH * 4));
+
+  /** Checkpoints go back inside commits (as before there was a worker); said once. */
+  const fallBack = (reason: string): void => {
+    if (status.mode === 'in-thread' || status.mode === 'closed') return;
+    status.mode = 'in-thread';
+    gate.open();
+    const w = worker;
+    worker = null;
+    if (w !== null) void w.terminate().catch(() => undefined);
+    try {
+      if (db.open) db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    } catch {
+      // The connection is failing too; its next commit will say so.
+    }
+    try {
+      warn(`WAL checkpoints run on the event loop from now on (slower ingest): ${reason}`);
+    } catch {
+      // A faulty hook must not break the store.
+    }
+  };
+
+  const request = (): void => {
+    if (worker === null || status.mode !== 'worker') return;
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    inFlight = true;
+    worker.postMessage({ type: 'checkpoint' } satisfies ToCheckpointWorker);
+  };
+
+  /**
+   * Blocks until a pass begun after now has ended, or ms have passed. Passes run one at a time: the
+   * one after the `started`th began after now.
+   */
+  const passAfter = (started: number) => (ms: number): void => {
+    const end = performance.now() + ms;
+    for (;;) {
+      const done = Atomics.load(shared, SHARED.DONE);
+      const left = end - performance.now();
+      if (done > started || left <= 0 || worker === null) return;
+      Atomics.wait(shared, SHARED.DONE, done, left);
+    }
+  };
+
+  /** The WAL is over the limit: the store's connection copies it all itself, now. */
+  const force = (): void => {
+    status.forced++;
+    try {
+      db.pragma('wal_checkpoint(RESTART)');
+    } catch {
+      // A full disk: the next commit fails and is counted; the worker tries again too.
+    }
+  };
+
+  const onMessage = (m: FromCheckpointWorker): void => {
+    if (status.mode === 'closed' || status.mode === 'in-thread') return;
+    if (m.type === 'ready') {
+      status.mode = 'worker';
+      pageSize = m.pageSize;
+      // From here on only the worker checkpoints (and force() above); until now SQLite did.
+      db.pragma('wal_autocheckpoint = 0');
+      return;
+    }
+    if (m.type === 'failed') {
+      status.failures++;
+      // Before 'ready' the worker ends after this; its 'exit' starts the fallback with this reason.
+      if (status.mode === 'starting') startFailure = `${m.message}${m.code ? ` (${m.code})` : ''}`;
+    } else status.passes++;
+    if (m.type === 'failed' || m.requested) {
+      inFlight = false;
+      if (holding) {
+        // The pass with the commits held is over: the first commit now starts the WAL over if it
+        // finds every frame copied (a commit the gate does not hold, such as a job's row, may have
+        // come in between: then a later report tries again). Its figures predate that commit.
+        holding = false;
+        gate.open();
+        if (again) {
+          again = false;
+          request();
+        }
+        return;
+      }
+    }
+    if (m.type === 'failed') return;
+    const walBytes = (m.results.at(-1)?.log ?? 0) * pageSize;
+    if (walBytes > limitBytes) force();
+    else if (walBytes >= restartAtBytes && !inFlight) {
+      status.holds++;
+      holding = true;
+      gate.hold(MAX_HOLD_MS, passAfter(Atomics.load(shared, SHARED.STARTED)));
+      request();
+      return;
+    }
+    if (again && !inFlight) {
+      again = false;
+      request();
+    }
+  };
+
+  if (options.worker === false) {
+    status.mode = 'in-thread';
+  } else {
+    const addonFile = options.addonFile ?? nativeAddonFile();
+    if (addonFile === undefined) fallBack('cannot tell which SQLite addon file this process loaded');
+    else {
+      const data: CheckpointWorkerData = {
+        file,
+        addonFile,
+        busyTimeoutMs: BUSY_TIMEOUT_MS,
+        activeIntervalMs,
+        idleIntervalMs,
+        shared: shared.buffer as SharedArrayBuffer,
+      };
+      try {
+        const w = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: data });
+        worker = w;
+        // The daemon's lifetime is not the worker's business: close() ends it.
+        w.unref();
+        w.on('message', onMessage);
+        w.on('error', (err) => {
+          if (worker === w) fallBack(`the checkpoint worker failed: ${err.message}`);
+        });
+        w.on('exit', (code) => {
+          if (worker === w) fallBack(startFailure === null ? `the checkpoint worker exited (code ${code})` : `the checkpoint worker could not start: ${startFailure}`);
+        });
+      } catch (err) {
+        fallBack(`cannot start the checkpoint worker: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  return {
+    get mode() {
+      return status.mode;
+    },
+    get passes() {
+      return status.passes;
+    },
+    get holds() {
+      return status.holds;
+    },
+    get failures() {
+      return status.failures;
+    },
+    get forced() {
+      return status.forced;
+    },
+    get waits() {
+      return gate.waits;
+    },
+    get waitedMs() {
+      return gate.waitedMs;
+    },
+    afterCommit(bytes) {
+      if (status.mode !== 'worker') return;
+      sinceRequest += bytes;
+      if (sinceRequest < requestEveryBytes) return;
+      sinceRequest = 0;
+      // The worker fell behind (a slow disk, a long pass): copy on the event loop, which also slows
+      // the producers down, so the WAL — and the disk it takes — stays bounded.
+      if (walFileBytes(file) > limitBytes) force();
+      request();
+    },
+    close() {
+      if (status.mode === 'closed') return;
+      status.mode = 'closed';
+      gate.open();
+      const w = worker;
+      worker = null;
+      if (w === null) return;
+      // Synchronous, as the store's close() is: the worker ends its pass, closes its connection and
+      // sets the flag; without it the store's connection, no longer the last one, could not take
+      // its final checkpoint and remove the WAL.
+      w.postMessage({ type: 'close' } satisfies ToCheckpointWorker);
+      if (Atomics.wait(shared, SHARED.CLOSED, 0, CLOSE_WAIT_MS) === 'timed-out') void w.terminate().catch(() => undefined);
+    },
+  };
+}
+
+/** The WAL file's size (0 when there is none). */
+function walFileBytes(file: string): number {
+  return statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+}

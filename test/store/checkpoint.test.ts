@@ -1,0 +1,162 @@
+// WAL checkpoints in a worker thread (src/store/checkpointer.ts): what a user would notice — the WAL
+// file on disk stays bounded while a job floods, also when the worker falls behind or cannot run at
+// all, every byte is stored, and closing the store leaves no thread, no WAL and no hanging process.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { openStore, type CheckpointOptions, type Store } from '../../src/store/index.ts';
+import { addJob, tempDir, tempStore, until, within } from './helpers.ts';
+
+const MIB = 1024 * 1024;
+const closeFixture = fileURLToPath(new URL('./checkpoint-close.fixture.js', import.meta.url));
+
+/** The size of the store's WAL file now (0 when there is none). */
+function walBytes(file: string): number {
+  return statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+}
+
+/**
+ * Writes `total` bytes through one log writer as a flooding job's capture does (fresh 64 KiB pieces,
+ * a turn of the event loop every three), sampling the WAL file's size at every turn. Returns the
+ * largest size seen.
+ */
+async function flood(store: Store, file: string, jobId: number, total: number): Promise<number> {
+  const w = store.logs.writer(jobId);
+  let peak = 0;
+  for (let off = 0, n = 0; off < total; off += 64 * 1024, n++) {
+    w.append(1, Buffer.alloc(64 * 1024, n & 0xff));
+    if (n % 3 === 2) {
+      await new Promise((r) => setImmediate(r));
+      peak = Math.max(peak, walBytes(file));
+    }
+  }
+  w.close();
+  return Math.max(peak, walBytes(file));
+}
+
+/** Every stored byte of the job, checked against what flood() wrote, piece by piece. */
+function assertFlooded(store: Store, jobId: number, total: number): void {
+  assert.equal(store.jobs.get(jobId)?.logStoredBytes, total);
+  let pos = 0;
+  for (let afterSeq = 0; ; ) {
+    const page = store.logs.read(jobId, { afterSeq, limit: 256, maxBytes: 16 * MIB });
+    if (page.length === 0) break;
+    for (const c of page) {
+      for (let i = 0; i < c.data.length; i += 64 * 1024) assert.equal(c.data[i], ((pos + i) / (64 * 1024)) & 0xff, `byte at ${pos + i}`);
+      pos += c.data.length;
+      afterSeq = c.seq;
+    }
+  }
+  assert.equal(pos, total);
+}
+
+async function workerReady(store: Store): Promise<void> {
+  await until(() => store.checkpoints.mode !== 'starting', 'the checkpoint worker to start', 10_000);
+  assert.equal(store.checkpoints.mode, 'worker');
+}
+
+test('a flood is checkpointed by the worker, and the WAL file on disk stays bounded', async (t) => {
+  const options: CheckpointOptions = { requestEveryBytes: 2 * MIB, restartAtBytes: 8 * MIB, limitBytes: 32 * MIB };
+  const { store, file } = tempStore(t, { checkpoints: options });
+  await workerReady(store);
+  const { id } = addJob(store);
+  const total = 160 * MIB;
+  const peak = await flood(store, file, id, total);
+  const s = store.checkpoints;
+  t.diagnostic(`WAL peak ${(peak / MIB).toFixed(1)} MiB; ${s.passes} passes, ${s.holds} holds, ${s.forced} forced, writers waited ${s.waits}× ${s.waitedMs.toFixed(0)} ms`);
+  assert.ok(s.passes > 0, 'the worker checkpointed');
+  // Either the WAL outgrew restartAtBytes and the writers were held for it to start over, or it
+  // started over by itself between commits (a fast disk) and never needed to.
+  assert.ok(s.holds > 0 || peak <= options.restartAtBytes! + 16 * MIB, `no hold, yet the WAL file reached ${peak} bytes`);
+  // The limit, plus what can be committed before the next check (a request's worth and a held queue).
+  assert.ok(peak <= options.limitBytes! + options.requestEveryBytes! + 16 * MIB, `the WAL file reached ${peak} bytes`);
+  assert.ok(statSync(file).size >= total / 2, 'the output reached the database file while it was written');
+  assertFlooded(store, id, total);
+  assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+});
+
+test('when the worker never lets the WAL start over, the store checkpoints itself at the limit', async (t) => {
+  // restartAtBytes out of reach: the WAL is never held for, as when the worker falls behind.
+  const options: CheckpointOptions = { requestEveryBytes: 2 * MIB, restartAtBytes: Number.MAX_SAFE_INTEGER, limitBytes: 16 * MIB };
+  const { store, file } = tempStore(t, { checkpoints: options });
+  await workerReady(store);
+  const { id } = addJob(store);
+  const total = 96 * MIB;
+  const peak = await flood(store, file, id, total);
+  const s = store.checkpoints;
+  t.diagnostic(`WAL peak ${(peak / MIB).toFixed(1)} MiB; ${s.passes} passes, ${s.forced} forced`);
+  assert.ok(s.forced > 0, 'the store checkpointed itself');
+  assert.equal(s.holds, 0);
+  assert.ok(peak <= options.limitBytes! + options.requestEveryBytes! + 16 * MIB, `the WAL file reached ${peak} bytes`);
+  assertFlooded(store, id, total);
+});
+
+test('a worker that cannot start: checkpoints go back inside commits, said once, and the WAL stays small', async (t) => {
+  const warnings: string[] = [];
+  const { store, file } = tempStore(t, { onWarning: (m) => warnings.push(m), checkpoints: { addonFile: join(tempDir(t), 'missing', 'better_sqlite3.node') } });
+  await until(() => store.checkpoints.mode !== 'starting', 'the checkpoint worker to fail', 10_000);
+  assert.equal(store.checkpoints.mode, 'in-thread');
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0] ?? '', /^WAL checkpoints run on the event loop from now on .*: the checkpoint worker could not start: .*missing/);
+  const { id } = addJob(store);
+  const total = 48 * MIB;
+  const peak = await flood(store, file, id, total);
+  // SQLite's own checkpoints every 4 MiB of WAL, inside commits (a commit holds up to 4 MiB more).
+  assert.ok(peak <= 16 * MIB, `the WAL file reached ${peak} bytes`);
+  assertFlooded(store, id, total);
+  assert.equal(warnings.length, 1, 'said once');
+});
+
+test('a store opened without the worker checkpoints inside commits and warns about nothing', async (t) => {
+  const warnings: string[] = [];
+  const { store } = tempStore(t, { onWarning: (m) => warnings.push(m), checkpoints: { worker: false } });
+  assert.equal(store.checkpoints.mode, 'in-thread');
+  assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 64);
+  assert.deepEqual(warnings, []);
+});
+
+test('closing mid-flood: the worker thread ends, the WAL is folded back, and a process that only closed the store exits by itself', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'jobctl.db');
+  const child = spawn(process.execPath, [closeFixture, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  t.after(() => child.kill('SIGKILL'));
+  // No process.exit in the fixture: it ends only if nothing (a worker, a timer) keeps it alive.
+  const code = await within(60_000, 'the fixture process to exit by itself', new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))));
+  assert.equal(code, 0, `fixture: ${stderr}`);
+  const report = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { threadsBefore: number; threadsOpen: number; threadsAfter: number; mode: string; modeAfter: string; passes: number };
+  t.diagnostic(JSON.stringify(report));
+  assert.equal(report.mode, 'worker');
+  assert.ok(report.passes > 0, 'the worker was checkpointing when the store closed');
+  assert.equal(report.threadsOpen, report.threadsBefore + 1, 'one thread more while the store is open');
+  assert.equal(report.threadsAfter, report.threadsBefore, 'and none once it is closed');
+  assert.equal(report.modeAfter, 'closed');
+  assert.doesNotMatch(stderr, /Warning|Error/, 'no warning and no unhandled error');
+  // The store's connection, the last one, took the final checkpoint and removed the WAL.
+  assert.equal(existsSync(`${file}-wal`), false, 'no WAL left after close');
+  const store = openStore(file);
+  try {
+    assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+    const row = store.db.prepare('SELECT log_stored_bytes AS n FROM jobs').get() as { n: number };
+    assert.equal(row.n, 64 * MIB, 'everything written before close is stored');
+  } finally {
+    store.close();
+  }
+});
+
+test('bad checkpoint tuning is refused with a message naming the option, and leaves nothing open', (t) => {
+  const file = join(tempDir(t), 'jobctl.db');
+  assert.throws(() => openStore(file, { checkpoints: { restartAtBytes: 0 } }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'INVALID_ARGUMENT');
+    assert.match(err.message, /checkpoints\.restartAtBytes/);
+    return true;
+  });
+  const store = openStore(file, { checkpoints: { worker: false } });
+  store.close();
+});
