@@ -54,7 +54,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const cleanups: Array<() => void | Promise<void>> = [() => lock.release()];
   try {
     const localUser = safeUserName();
-    const store = openStore(paths.database, { logCapBytes: config.logCapBytes });
+    const store = openStore(paths.database, { logCapBytes: config.logCapBytes, onWarning: (m) => logger.warn(`store: ${m}`) });
     cleanups.push(() => store.close());
     const pki = ensureDaemonPki(paths.pki, { extraNames: [...config.serverNames, ...listenNames(options.listen ?? config.listen)], localUser, isRevoked: (serial) => store.certs.isRevoked(serial) });
     if (!store.certs.list().some((c) => c.serial === pki.admin.serial)) {

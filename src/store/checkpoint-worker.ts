@@ -56,17 +56,20 @@ export type FromCheckpointWorker =
  * CheckpointWorkerData; messages as above). Passes run when the store asks (it wrote a few MiB, or
  * holds its commits so that the WAL can start over) and on a timer: every activeIntervalMs while the
  * WAL grows (commits the store does not count, like job rows), every idleIntervalMs once nothing
- * arrives. A pass is PASSIVE: it never blocks the store's connection. A timer pass that finds nothing
+ * arrives, and not at all once the WAL is truncated to nothing: then the next write to it (inotify)
+ * starts the timer again. A pass is PASSIVE: it never blocks the store's connection. A timer pass that finds nothing
  * new since the last one also TRUNCATEs, so that an idle WAL gives its disk space back. Errors of a
  * pass (a full disk) are reported and the pass is tried again later; an error before 'ready' (no
  * addon, no file) is reported and the worker ends.
  */
 export const CHECKPOINT_WORKER_SOURCE = `'use strict';
 const { parentPort: port, workerData: data } = require('node:worker_threads');
+const { statSync, watch } = require('node:fs');
 const CLOSED = ${SHARED.CLOSED}, STARTED = ${SHARED.STARTED}, DONE = ${SHARED.DONE};
 const shared = new Int32Array(data.shared);
 let db = null;
 let timer;
+let watcher = null;
 let lastLog = -1;
 let pageSize = 0;
 
@@ -105,8 +108,37 @@ function passEnded() {
   Atomics.notify(shared, DONE);
 }
 
+function stopWatching() {
+  if (watcher !== null) watcher.close();
+  watcher = null;
+}
+
+function walBytes() {
+  const st = statSync(data.file + '-wal', { throwIfNoEntry: false });
+  return st ? st.size : 0;
+}
+
+// The WAL is empty and copied: rather than a timer, wait for the next write to it (inotify), so an
+// idle daemon does no work at all. A write between the truncate and the watch is caught by the size
+// check after it; a watch that cannot be set falls back to the idle timer.
+function sleepUntilWritten() {
+  const wake = (delay) => {
+    stopWatching();
+    clearTimeout(timer);
+    timer = setTimeout(pass, delay, false);
+  };
+  try {
+    watcher = watch(data.file + '-wal', () => wake(data.activeIntervalMs));
+    watcher.on('error', () => wake(data.idleIntervalMs));
+    if (walBytes() > 0) wake(data.activeIntervalMs);
+  } catch {
+    wake(data.idleIntervalMs);
+  }
+}
+
 function pass(requested) {
   clearTimeout(timer);
+  stopWatching();
   if (db === null) return;
   const t0 = performance.now();
   const results = [];
@@ -122,7 +154,8 @@ function pass(requested) {
     lastLog = r.log;
     passEnded();
     port.postMessage({ type: 'pass', requested, results, ms: performance.now() - t0 });
-    timer = setTimeout(pass, grew ? data.activeIntervalMs : data.idleIntervalMs, false);
+    if (r.busy === 0 && r.log === 0 && walBytes() === 0) sleepUntilWritten();
+    else timer = setTimeout(pass, grew ? data.activeIntervalMs : data.idleIntervalMs, false);
   } catch (err) {
     passEnded();
     fail(err);
@@ -132,6 +165,7 @@ function pass(requested) {
 
 function close() {
   clearTimeout(timer);
+  stopWatching();
   try {
     if (db !== null) db.close();
   } catch {

@@ -78,6 +78,23 @@ test('a flood is checkpointed by the worker, and the WAL file on disk stays boun
   assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
 });
 
+test('idle: once the WAL is copied and truncated the worker stops its passes; the next write wakes it', async (t) => {
+  // Short intervals so that a timer-driven worker would run dozens of passes in the quiet second below.
+  const { store, file } = tempStore(t, { checkpoints: { activeIntervalMs: 20, idleIntervalMs: 20 } });
+  await workerReady(store);
+  addJob(store);
+  await until(() => walBytes(file) === 0 && store.checkpoints.passes > 0, 'the WAL to be truncated after the write', 10_000);
+  // Settled: let a pass already scheduled run, then count.
+  await new Promise((r) => setTimeout(r, 100));
+  const asleep = store.checkpoints.passes;
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(store.checkpoints.passes, asleep, 'an idle store checkpointed again: a polling loop');
+  const { id } = addJob(store);
+  await until(() => store.checkpoints.passes > asleep, 'a pass after the next write', 5000);
+  await until(() => walBytes(file) === 0, 'the WAL to be truncated again', 10_000);
+  assert.equal(store.jobs.get(id)?.id, id);
+});
+
 test('when the worker never lets the WAL start over, the store checkpoints itself at the limit', async (t) => {
   // restartAtBytes out of reach: the WAL is never held for, as when the worker falls behind.
   const options: CheckpointOptions = { requestEveryBytes: 2 * MIB, restartAtBytes: Number.MAX_SAFE_INTEGER, limitBytes: 16 * MIB };
@@ -88,7 +105,10 @@ test('when the worker never lets the WAL start over, the store checkpoints itsel
   const peak = await flood(store, file, id, total);
   const s = store.checkpoints;
   t.diagnostic(`WAL peak ${(peak / MIB).toFixed(1)} MiB; ${s.passes} passes, ${s.forced} forced`);
-  assert.ok(s.forced > 0, 'the store checkpointed itself');
+  // Normally the WAL passes the limit and the store copies it itself; on a loaded machine the worker
+  // may now and then finish a pass between two commits so that the WAL starts over on its own (seen
+  // once in the whole suite): then it never reached the limit, which is what this is about.
+  assert.ok(s.forced > 0 || peak <= options.limitBytes!, `the WAL file reached ${peak} bytes and the store never checkpointed itself`);
   assert.equal(s.holds, 0);
   assert.ok(peak <= options.limitBytes! + options.requestEveryBytes! + 16 * MIB, `the WAL file reached ${peak} bytes`);
   assertFlooded(store, id, total);
