@@ -14,16 +14,14 @@ if (!addon) throw new Error('node24-sqlite-preload: JOBCTL_NODE24_SQLITE_ADDON i
 // path) keeps node_modules' addon, which is the right one for the development Node.
 const active = process.versions.node.startsWith('24.');
 
-let loaded;
-
-/** Stands in for the `bindings` package inside better-sqlite3: returns the Node 24 addon (dlopen'ed once). */
+/**
+ * Stands in for the `bindings` package inside better-sqlite3: returns the Node 24 addon. Loaded with
+ * require, as `bindings` does, so that it is in require.cache like an addon loaded normally: the
+ * store finds the file there to load the same one in its checkpoint worker thread
+ * (src/store/native-binding.ts, nativeAddonFile).
+ */
 module.exports = function bindings() {
-  if (!loaded) {
-    const m = { exports: {} };
-    process.dlopen(m, addon);
-    loaded = m.exports;
-  }
-  return loaded;
+  return require(addon);
 };
 
 const self = pathToFileURL(__filename).href;
