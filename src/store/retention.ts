@@ -51,6 +51,25 @@ export function prepareRetention(db: Database.Database) {
 const duration = number(0, Number.MAX_SAFE_INTEGER, ' ms');
 const count = integer(0, Number.MAX_SAFE_INTEGER);
 
+/** How long retention waits for the checkpoint worker's pass to end before it gives up on truncating. */
+const TRUNCATE_TRIES = 20;
+const TRUNCATE_RETRY_MS = 5;
+
+/**
+ * Copies the WAL into the database file and truncates both (the file only shrinks then). SQLite
+ * answers "busy" at once, without its busy handler, while another connection checkpoints — the
+ * store's checkpoint worker does so often during output — so a busy answer is retried for a moment
+ * (retention is rare; ≤ 100 ms of waiting). Still busy: the worker's next complete pass finishes it.
+ */
+function truncateWal(db: Database.Database): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < TRUNCATE_TRIES; i++) {
+    const row = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    if (row[0]?.busy === 0) return;
+    Atomics.wait(pause, 0, 0, TRUNCATE_RETRY_MS);
+  }
+}
+
 /**
  * Deletes finished jobs beyond the policy, except those whose output is still being written
  * (`isLive`), then runs incremental_vacuum so the file shrinks. The WAL is checkpointed and
@@ -78,7 +97,7 @@ export function runRetention(
     // Moves pages from the end of the file into the freed ones and truncates the file: without
     // it SQLite keeps freed pages for reuse and the file never shrinks.
     db.pragma('incremental_vacuum');
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    truncateWal(db);
   }
   const pagesAfter = db.pragma('page_count', { simple: true }) as number;
   return { jobsDeleted, bytesFreed: Math.max(0, pagesBefore - pagesAfter) * pageSize };
