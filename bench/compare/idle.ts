@@ -13,7 +13,11 @@ export async function idleDaemons(peers: Peer[]): Promise<Row[]> {
     const { ref } = await p.submit(['/bin/true']);
     await p.wait(ref);
   }
-  await sleep(2000); // let start-up work and the job's end settle
+  // Let start-up work and the job's end settle. 15 s, not 2: a freshly started jobctl daemon has one
+  // round of V8 garbage collection ≈ 5–12 s after its start (≈ 50 ms on 5 threads, once: after it
+  // the daemon reads 0 ticks for minutes, checked per thread from /proc); a polling loop would show
+  // in any window, this one-off would only blur the first.
+  await sleep(15_000);
   progress(`idle daemons: ${seconds} s, ${watched.map((p) => `${p.name} (pid ${p.daemonPid()})`).join(', ')}`);
   const pids = new Map(watched.map((p) => [p.name, p.daemonPid() as number]));
   const cpu0 = new Map([...pids].map(([k, pid]) => [k, cpuMs(pid) ?? 0]));
