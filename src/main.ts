@@ -89,9 +89,21 @@ function skipHelpPrerender(parser: unknown): void {
 
 async function finish(code: number): Promise<never> {
   for (const connection of openConnections) connection.close();
-  // Let piped output drain before exiting, so nothing written is cut off.
-  if (process.stdout.writableNeedDrain) await new Promise((r) => process.stdout.once('drain', r).once('error', r).once('close', r));
+  // Let piped output reach the pipe before exiting, so nothing written is cut off: stdout and stderr
+  // are asynchronous pipes here, and process.exit() drops what is still queued. Waiting for 'drain'
+  // is not enough — a last write under the high-water mark queues without ever emitting one.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);
+}
+
+/** Resolves once everything written to stream is in the OS's hands (or the stream failed or closed). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('error', () => resolve()).once('close', () => resolve());
+    // An empty write is queued behind the others: its callback runs once they are all written.
+    stream.write('', () => resolve());
+  });
 }
 
 main(process.argv.slice(2)).then(finish, (err: unknown) => {

@@ -58,6 +58,20 @@ describe('replay', () => {
     assert.equal(r.stderr, '');
   });
 
+  test('into a pipe read late, nothing is cut off: the last piece of output reaches the reader', async () => {
+    // 64 KiB fill the pipe; the 10 KiB after them wait in jobctl's own buffer, under the high-water
+    // mark. jobctl used to exit without flushing them (seen as a flaky hash mismatch in CI).
+    const id = await run(['sh', '-c', 'head -c 65536 /dev/zero | tr "\\0" a; sleep 0.3; head -c 10240 /dev/zero | tr "\\0" b']);
+    await waitEnded(d, id);
+    const count = join(dir, `late-reader-${id}`);
+    const sh = spawn('/bin/sh', ['-c', `"${process.execPath}" "${JOBCTL}" --home "${d.home}" logs ${id} | { sleep 1.5; wc -c > "${count}"; }`], {
+      env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' },
+      stdio: 'ignore',
+    });
+    await new Promise((resolve) => sh.once('close', resolve));
+    assert.equal(readFileSync(count, 'utf8').trim(), String(65536 + 10240));
+  });
+
   test('--json: one object per chunk whose data (UTF-8 or base64) adds up to the bytes written', async () => {
     const data = Buffer.concat([Buffer.from('text line\n'), randomBytes(200_000), Buffer.from('\nlast')]);
     const file = join(dir, 'mixed.bin');
