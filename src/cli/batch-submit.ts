@@ -24,16 +24,18 @@ export async function submitBatch(connection: Connection, jobs: BatchJob[], opti
   const refusal: { first: { line: number; error: Error } | null } = { first: null };
   let failedToStart = 0;
 
-  const printReady = async (): Promise<void> => {
-    while (printed < jobs.length && results[printed] !== undefined) {
-      const job = results[printed] as JobInfo;
-      if (job.state === 'failed') {
-        failedToStart++;
-        note(`jobctl: line ${(jobs[printed] as BatchJob).line}: job ${job.id} failed to start: ${safeText(job.reason ?? 'unknown reason')}`);
-      }
-      printed++;
-      await write(process.stdout, options.json ? `${JSON.stringify(job)}\n` : `${job.id}\n`);
+  /** Prints the job of line index (and says so on stderr when it could not start). */
+  const emit = async (index: number): Promise<void> => {
+    const job = results[index] as JobInfo;
+    if (job.state === 'failed') {
+      failedToStart++;
+      note(`jobctl: line ${(jobs[index] as BatchJob).line}: job ${job.id} failed to start: ${safeText(job.reason ?? 'unknown reason')}`);
     }
+    await write(process.stdout, options.json ? `${JSON.stringify(job)}\n` : `${job.id}\n`);
+  };
+  /** Prints, in input order, every answered line up to the first unanswered one. */
+  const printReady = async (): Promise<void> => {
+    while (printed < jobs.length && results[printed] !== undefined) await emit(printed++);
   };
 
   const refuse = (line: number, error: Error): void => {
@@ -54,12 +56,12 @@ export async function submitBatch(connection: Connection, jobs: BatchJob[], opti
   };
   await Promise.all(Array.from({ length: Math.min(WINDOW, jobs.length) }, worker));
   await printReady();
-  // Ids of lines after a refused one that were already in flight and started.
-  const startedAfter = results.slice(printed).filter((job): job is JobInfo => job !== undefined);
-  for (const job of startedAfter) await write(process.stdout, options.json ? `${JSON.stringify(job)}\n` : `${job.id}\n`);
+  // Lines after a refused one that were already in flight and started.
+  for (let i = printed; i < jobs.length; i++) if (results[i] !== undefined) await emit(i);
   if (refusal.first !== null) {
     const { line, error } = refusal.first;
-    note(`jobctl: line ${line}: ${safeText(error.message)}; ${printed + startedAfter.length} of ${jobs.length} jobs were submitted (their ids are on stdout), the others were not`);
+    const submitted = results.filter((job) => job !== undefined).length;
+    note(`jobctl: line ${line}: ${safeText(error.message)}; ${submitted} of ${jobs.length} jobs were submitted (their ids are on stdout), the others were not`);
     return 1;
   }
   return failedToStart > 0 ? 1 : 0;
