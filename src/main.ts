@@ -69,8 +69,9 @@ async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .epilogue('Exit status: 0 ok, 1 error, 2 usage error; run -f and wait exit with the job status (128 + signal when killed).')
     .fail((message, err) => {
-      if (err) throw err;
-      throw new UsageError(message);
+      // yargs reports some usage mistakes (an option missing its value) as its own YError.
+      if (err && err.name !== 'YError') throw err;
+      throw new UsageError(message ?? err?.message ?? 'invalid command line');
     })
     .parseAsync();
   return status;

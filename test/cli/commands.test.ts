@@ -402,6 +402,7 @@ describe('exit statuses', () => {
       [['ps', '--state', 'sleeping'], /state/],
       [['run'], /a command to run/],
       [['run', '--env', '=x', '--', 'true'], /--env/],
+      [['run', '--batch'], /Not enough arguments following: batch/],
       [[], /name a command/],
       [['frobnicate'], /Unknown argument|Unknown command/],
     ];
