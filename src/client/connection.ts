@@ -5,19 +5,14 @@ import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import { decodeFrame } from '../rpc/codec.ts';
 import { decodeLogFrame } from '../rpc/log-frame.ts';
-import { JobctlError, isJobctlError } from '../rpc/errors.ts';
+import { JobctlError } from '../rpc/errors.ts';
+import type { IdentityPems } from '../pki/identity-dir.ts';
+import { dialDaemon, explainConnectError, type DialedSocket } from './dial.ts';
 import type { EventName, EventParamsOf } from '../rpc/events.ts';
 import { validateParams, type MethodName, type ParamsOf, type ResultOf } from '../rpc/methods.ts';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, subprotocolFor } from '../rpc/protocol.ts';
 import { errorFromWire } from '../rpc/wire-error.ts';
 import type { StreamId } from '../rpc/model.ts';
-
-/** PEM material of a client identity. */
-export interface IdentityPems {
-  caPem: string;
-  certPem: string;
-  keyPem: string;
-}
 
 /** Receives one log subscription; a returned promise pauses the connection until it settles. */
 export interface LogSink {
@@ -48,22 +43,20 @@ export class Connection {
   }
 
   /** Connects to endpoint (wss://host:port) with identity; rejects with a coded, readable error. */
-  static open(endpoint: string, identity: IdentityPems, timeoutMs = 10_000): Promise<Connection> {
+  static async open(endpoint: string, identity: IdentityPems, timeoutMs = 10_000): Promise<Connection> {
+    return Connection.over(endpoint, await dialDaemon(endpoint, identity, { timeoutMs }), timeoutMs);
+  }
+
+  /** Finishes the connection dialDaemon began: the TLS handshake, then the WebSocket upgrade. */
+  static over(endpoint: string, dialed: DialedSocket, timeoutMs = 10_000): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      let url: URL;
-      try {
-        url = new URL(endpoint);
-        if (url.protocol !== 'wss:') throw new Error('not wss');
-      } catch {
-        reject(new JobctlError('INVALID_ARGUMENT', `invalid endpoint ${JSON.stringify(endpoint)}: expected wss://HOST:PORT`));
+      const early = dialed.earlyError();
+      if (early || dialed.socket.destroyed) {
+        reject(explainConnectError((early ?? new Error('socket hang up')) as NodeJS.ErrnoException, endpoint));
         return;
       }
       const ws = new WebSocket(endpoint, subprotocolFor(PROTOCOL_VERSION), {
-        ca: identity.caPem,
-        cert: identity.certPem,
-        key: identity.keyPem,
-        minVersion: 'TLSv1.3',
-        maxVersion: 'TLSv1.3',
+        createConnection: () => dialed.socket,
         maxPayload: MAX_FRAME_BYTES + 64,
         perMessageDeflate: false,
         handshakeTimeout: timeoutMs,
@@ -224,26 +217,4 @@ export class Connection {
     for (const sub of [...this.logSubs.values()]) sub.end('closed', err);
     for (const handler of this.closeHandlers) handler(err);
   }
-}
-
-/** A readable reason for a failed connect (not a bare "socket hang up"). */
-export function explainConnectError(err: NodeJS.ErrnoException, endpoint: string): JobctlError {
-  if (isJobctlError(err)) return err;
-  const code = err.code ?? '';
-  const text = err.message ?? String(err);
-  if (code === 'ECONNREFUSED') return new JobctlError('UNAVAILABLE', `no daemon is listening at ${endpoint} (connection refused)`, { cause: err });
-  if (code === 'ETIMEDOUT' || /timed out/i.test(text)) return new JobctlError('UNAVAILABLE', `the daemon at ${endpoint} did not answer in time`, { cause: err });
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new JobctlError('UNAVAILABLE', `cannot resolve the host of ${endpoint}`, { cause: err });
-  if (/ERR_TLS_CERT_ALTNAME_INVALID/.test(code)) return new JobctlError('UNAUTHENTICATED', `the daemon's certificate does not name ${endpoint}: ${text}`, { cause: err });
-  if (/UNABLE_TO_VERIFY|SELF_SIGNED|CERT_/.test(code)) {
-    return new JobctlError('UNAUTHENTICATED', `the daemon at ${endpoint} presented a certificate not signed by the CA of your identity (${code}); check --identity`, { cause: err });
-  }
-  if (/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|EPROTO/.test(code + text)) {
-    return new JobctlError('UNAUTHENTICATED', `TLS handshake with ${endpoint} failed: the daemon speaks TLS 1.3 only (${text})`, { cause: err });
-  }
-  if (/CERTIFICATE_REQUIRED/.test(code + text)) return new JobctlError('UNAUTHENTICATED', `the daemon requires a client certificate: use --identity DIR`, { cause: err });
-  if (code === 'ECONNRESET' || /hang up/.test(text)) {
-    return new JobctlError('UNAUTHENTICATED', `the daemon at ${endpoint} closed the connection during the handshake (was your certificate issued by this daemon's CA?)`, { cause: err });
-  }
-  return new JobctlError('UNAVAILABLE', `cannot connect to ${endpoint}: ${text}`, { cause: err });
 }

@@ -6,10 +6,13 @@ import { readDaemonFile } from '../home/daemon-file.ts';
 import { homePaths } from '../home/paths.ts';
 import { isProcessAlive } from '../home/process.ts';
 // identity-dir directly: pki/index.ts also pulls node-forge (certificate issuing), ≈ 10 ms per CLI call.
-import { readIdentity } from '../pki/identity-dir.ts';
+import { checkIdentity, readIdentityFiles } from '../pki/identity-dir.ts';
 import { JobctlError } from '../rpc/errors.ts';
-import { Connection } from './connection.ts';
-import { spawnDetachedDaemon, startupError, type StartedDaemon } from './spawn-daemon.ts';
+import type { Connection } from './connection.ts';
+import { dialDaemon } from './dial.ts';
+import { sessionFile } from './tls-sessions.ts';
+// Types only: child_process and the daemon starter load when a daemon must be started, not for every command.
+import type { StartedDaemon } from './spawn-daemon.ts';
 
 /** Where and how to connect. */
 export interface ConnectOptions {
@@ -24,14 +27,12 @@ export interface ConnectOptions {
 /** Connects to the daemon the options name, starting the local one if needed and allowed. */
 export async function connectToDaemon(options: ConnectOptions): Promise<Connection> {
   const paths = homePaths(options.home);
-  if (options.endpoint) {
-    const identity = readIdentity(options.identity ?? paths.adminIdentity);
-    return Connection.open(options.endpoint, toPems(identity));
-  }
+  const identityDir = options.identity ?? paths.adminIdentity;
+  if (options.endpoint) return reach(options.endpoint, identityDir);
   const existing = readDaemonFile(paths.daemonJson);
   if (existing && isProcessAlive(existing.pid)) {
     try {
-      return await Connection.open(existing.endpoint, toPems(readIdentity(options.identity ?? paths.adminIdentity)));
+      return await reach(existing.endpoint, identityDir);
     } catch (err) {
       // A live daemon that refuses us (certificate) must be reported, not restarted.
       if (!(err instanceof JobctlError) || err.code !== 'UNAVAILABLE') throw err;
@@ -40,21 +41,40 @@ export async function connectToDaemon(options: ConnectOptions): Promise<Connecti
   if (!options.autostart) {
     throw new JobctlError('UNAVAILABLE', `no jobctl daemon is running for ${options.home}; start one with "jobctl daemon --detach" (autostart is off: --no-autostart or JOBCTL_NO_AUTOSTART=1)`);
   }
-  const started = spawnDaemon(options.home);
-  return waitForDaemon(options, options.startTimeoutMs ?? 20_000, started);
+  return waitForDaemon(options, options.startTimeoutMs ?? 20_000, await import('./spawn-daemon.ts'));
 }
 
-function spawnDaemon(home: string): StartedDaemon {
-  const started = spawnDetachedDaemon(home);
-  // The client may exit before the daemon is ready (an error, Ctrl-C): the daemon lives on.
-  started.child.unref();
-  return started;
+/**
+ * Dials, then loads the WebSocket layer while the daemon answers the TLS hello, then upgrades. The
+ * identity's files are only read here; when the connection fails for another reason than "nobody
+ * listens", they are checked so a bad file is named instead of a TLS error.
+ */
+async function reach(endpoint: string, identityDir: string): Promise<Connection> {
+  const pems = readIdentityFiles(identityDir);
+  try {
+    const dialed = await dialDaemon(endpoint, pems, { sessionFile: sessionFile(endpoint, pems) });
+    const { Connection } = await import('./connection.ts');
+    return await Connection.over(endpoint, dialed);
+  } catch (err) {
+    if (!(err instanceof JobctlError && err.code === 'UNAVAILABLE')) checkIdentity(identityDir, pems);
+    throw err;
+  }
 }
 
-async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: StartedDaemon): Promise<Connection> {
+/** What starting a daemon takes (spawn-daemon.ts, loaded only when one must be started). */
+type DaemonStarter = Pick<typeof import('./spawn-daemon.ts'), 'spawnDetachedDaemon' | 'startupError'>;
+
+async function waitForDaemon(options: ConnectOptions, timeoutMs: number, starter: DaemonStarter): Promise<Connection> {
   const paths = homePaths(options.home);
+  const identityDir = options.identity ?? paths.adminIdentity;
+  const spawnDaemon = (): StartedDaemon => {
+    const started = starter.spawnDetachedDaemon(options.home);
+    // The client may exit before the daemon is ready (an error, Ctrl-C): the daemon lives on.
+    started.child.unref();
+    return started;
+  };
   const deadline = Date.now() + timeoutMs;
-  let started = first;
+  let started = spawnDaemon();
   let respawned = false;
   let last: unknown = null;
   let delay = 10;
@@ -67,15 +87,15 @@ async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: 
     if (exited && !lockHolderAlive(paths.lock) && !(info && isProcessAlive(info.pid))) {
       if (!respawned) {
         respawned = true;
-        started = spawnDaemon(options.home);
+        started = spawnDaemon();
         continue;
       }
-      const why = startupError(options.home, started);
+      const why = starter.startupError(options.home, started);
       throw new JobctlError('UNAVAILABLE', `the jobctl daemon for ${options.home} could not start${why ? `: ${why}` : ` (exit status ${started.child.exitCode ?? started.child.signalCode})`}; see ${paths.daemonLog}`);
     }
     if (info && isProcessAlive(info.pid)) {
       try {
-        return await Connection.open(info.endpoint, toPems(readIdentity(options.identity ?? paths.adminIdentity)));
+        return await reach(info.endpoint, identityDir);
       } catch (err) {
         last = err;
         if (err instanceof JobctlError && err.code === 'UNAUTHENTICATED') throw err;
@@ -85,10 +105,6 @@ async function waitForDaemon(options: ConnectOptions, timeoutMs: number, first: 
     delay = Math.min(delay * 2, 200);
   }
   throw new JobctlError('UNAVAILABLE', `the jobctl daemon for ${options.home} did not become ready within ${timeoutMs / 1000} s; see ${paths.daemonLog}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
-
-function toPems(identity: { caPem: string; certPem: string; keyPem: string }) {
-  return { caPem: identity.caPem, certPem: identity.certPem, keyPem: identity.keyPem };
 }
 
 /** True when the home's daemon lock names a live process (a daemon runs or is starting). */

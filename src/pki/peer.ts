@@ -30,6 +30,11 @@ export function authenticateSocket(socket: TLSSocket): PeerIdentity {
       details: { reason: String(socket.authorizationError ?? 'unknown') },
     });
   }
+  // A resumed TLS session keeps the verdict of the handshake that created it, possibly an hour ago:
+  // the dates are checked again here so a certificate that has expired since is refused all the same.
+  const now = Date.now();
+  if (Date.parse(cert.valid_to) < now) throw new JobctlError('UNAUTHENTICATED', explainAuthorizationError('CERT_HAS_EXPIRED', cert), { details: { reason: 'CERT_HAS_EXPIRED' } });
+  if (Date.parse(cert.valid_from) > now) throw new JobctlError('UNAUTHENTICATED', explainAuthorizationError('CERT_NOT_YET_VALID', cert), { details: { reason: 'CERT_NOT_YET_VALID' } });
   return identityFromPeerCertificate(cert);
 }
 

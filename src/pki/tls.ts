@@ -9,6 +9,9 @@ import type { ConnectionOptions, TlsOptions } from 'node:tls';
  */
 export const TLS13_CIPHERSUITES = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256';
 
+/** How long a session ticket the daemon issues can be resumed: one working hour at a terminal. */
+export const SESSION_TICKET_SECONDS = 3600;
+
 /** PEMs a TLS endpoint needs: the CA that authenticates the peer, our certificate and key. */
 export interface TlsMaterial {
   caPem: string;
@@ -34,6 +37,11 @@ export function tlsServerOptions(m: TlsMaterial): TlsOptions {
     maxVersion: 'TLSv1.3',
     ciphers: TLS13_CIPHERSUITES,
     honorCipherOrder: true,
+    // Lifetime of the session tickets CLI commands resume (client/tls-sessions.ts). A resumed session
+    // skips the certificate exchange, not the checks: peer.ts re-checks the certificate's dates and
+    // the server its revocation on every connection. Ticket keys live in memory only, so a daemon
+    // restart invalidates them all.
+    sessionTimeout: SESSION_TICKET_SECONDS,
   };
 }
 

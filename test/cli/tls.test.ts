@@ -5,12 +5,13 @@
 // serving everyone else throughout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { Connection, explainConnectError } from '../../src/client/connection.ts';
+import { Connection } from '../../src/client/connection.ts';
+import { dialDaemon, explainConnectError } from '../../src/client/dial.ts';
 import { createCa, issueClientCert, writeIdentity, type IdentityPems } from '../../src/pki/index.ts';
 import type { JobctlError } from '../../src/rpc/errors.ts';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.ts';
@@ -92,6 +93,25 @@ describe('refused at connect', () => {
     const r2 = await d.cli(['--identity', whole, 'ps']);
     assertExit(r2, 1);
     assert.match(r2.stderr, /^jobctl: the daemon at wss:\/\/\S+ presented a certificate not signed by the CA of your identity .*check --identity/);
+  });
+
+  test('a damaged identity directory: the CLI names the bad file, not a TLS error (the files are only checked after a failed connect)', async () => {
+    const other = issueClientCert(daemonCa(d), { user: 'dave', role: 'user' });
+    const cases: Array<[string, Partial<IdentityPems>, RegExp]> = [
+      ['key-of-another', { keyPem: other.keyPem }, /client\.key is not the key of .*client\.crt/],
+      ['key-garbage', { keyPem: 'not a key\n' }, /client\.key is not a PEM private key/],
+      ['cert-garbage', { certPem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }, /client\.crt is not a PEM certificate/],
+      ['ca-garbage', { caPem: 'junk' }, /ca\.crt is not a PEM certificate/],
+    ];
+    for (const [name, damage, message] of cases) {
+      const broken = join(dir, name);
+      writeIdentity(broken, { ...admin, ...damage });
+      const r = await d.cli(['--identity', broken, 'ps']);
+      assertExit(r, 2, name);
+      assert.match(r.stderr, message, name);
+      assert.match(r.stderr, new RegExp(`^jobctl: ${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`), `${name}: the message starts with the file's path`);
+    }
+    assert.equal((await bystander.call('session.info', {})).role, 'admin');
   });
 
   test('an expired certificate', async () => {
@@ -189,5 +209,79 @@ describe('revocation', () => {
     }
     raw.sendJson({ t: 'req', id: 1, method: 'session.info', params: {} });
     assert.ok((await raw.response(1)).result, 'the live session of the other certificate stays');
+  });
+});
+
+describe('resumed TLS sessions (the CLI keeps session tickets)', () => {
+  /** Dials with the ticket in file; resolves with the connection's outcome and whether TLS resumed. */
+  async function dialResuming(pems: IdentityPems, file: string): Promise<{ reused: boolean; connection?: Connection; error?: JobctlError }> {
+    const dialed = await dialDaemon(d.endpoint, pems, { sessionFile: file });
+    let reused = false;
+    dialed.socket.once('secureConnect', () => (reused = dialed.socket.isSessionReused()));
+    try {
+      const connection = await Connection.over(d.endpoint, dialed);
+      return { reused, connection };
+    } catch (err) {
+      return { reused, error: err as JobctlError };
+    }
+  }
+
+  /** Connects once with a full handshake and waits until its ticket is on disk. */
+  async function ticketFor(pems: IdentityPems, file: string): Promise<void> {
+    const first = await dialResuming(pems, file);
+    assert.ok(first.connection, `first connection: ${first.error?.message}`);
+    assert.equal((await first.connection.call('session.info', {})).role, 'user');
+    await pollUntil('the session ticket to be saved', () => existsSync(file), 5000);
+    first.connection.close();
+  }
+
+  test('the CLI saves a ticket 0600 in a 0700 directory and the next command resumes with it', async () => {
+    const cache = join(dir, 'xdg-cache');
+    const env = { XDG_CACHE_HOME: cache };
+    assertExit(await d.cli(['ps'], { env }), 0, 'first ps');
+    const sessions = join(cache, 'jobctl', 'tls-sessions');
+    const files = readdirSync(sessions);
+    assert.equal(files.length, 1, `one ticket: ${files.join(', ')}`);
+    const ticket = join(sessions, files[0] as string);
+    assert.equal(statSync(sessions).mode & 0o777, 0o700);
+    assert.equal(statSync(ticket).mode & 0o777, 0o600);
+    const r = await dialResuming(admin, ticket);
+    assert.ok(r.connection, r.error?.message);
+    assert.equal(r.reused, true, 'the ticket the CLI saved resumes the session');
+    r.connection.close();
+    // A resumed session is not verified again, so the ticket must never serve an identity whose
+    // ca.crt does not vouch for this daemon (same client certificate, same endpoint).
+    const distrusting = join(dir, 'admin-foreign-ca');
+    writeIdentity(distrusting, { ...admin, caPem: createCa({ commonName: 'another CA' }).certPem });
+    const refusedCli = await d.cli(['--identity', distrusting, 'ps'], { env });
+    assertExit(refusedCli, 1, 'ps trusting another CA');
+    assert.match(refusedCli.stderr, /presented a certificate not signed by the CA of your identity/);
+    // A damaged ticket costs a full handshake, nothing else.
+    writeFileSync(ticket, 'garbage');
+    assertExit(await d.cli(['ps'], { env }), 0, 'ps with a damaged ticket');
+  });
+
+  test('a certificate revoked after its ticket was issued is refused on resumption', async () => {
+    const pems = await issueIdentity(d, 'erin', 'user', join(dir, 'erin'));
+    const file = join(dir, 'erin.session');
+    await ticketFor(pems, file);
+    assertExit(await d.cli(['certs', 'revoke', '--user', 'erin']), 0);
+    const again = await dialResuming(pems, file);
+    assert.equal(again.reused, true, 'the session was resumed');
+    assert.equal(again.error?.code, 'UNAUTHENTICATED', again.error?.message ?? 'connected');
+    assert.match(again.error.message, /of erin has been revoked/);
+  });
+
+  test('a certificate that expired after its ticket was issued is refused on resumption', async () => {
+    const notAfter = new Date(Math.ceil(Date.now() / 1000) * 1000 + 3000);
+    const pems = badCert('fleeting', { notBefore: new Date(Date.now() - DAY), notAfter });
+    const file = join(dir, 'fleeting.session');
+    await ticketFor(pems, file);
+    await pollUntil('the certificate to expire', () => Date.now() > notAfter.getTime() + 1000, 10_000);
+    const again = await dialResuming(pems, file);
+    assert.equal(again.reused, true, 'the session was resumed');
+    assert.equal(again.error?.code, 'UNAUTHENTICATED', again.error?.message ?? 'connected');
+    assert.match(again.error.message, /client certificate of fleeting expired on/);
+    assert.equal((await bystander.call('session.info', {})).role, 'admin');
   });
 });

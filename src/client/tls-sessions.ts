@@ -1,0 +1,56 @@
+// TLS session tickets kept between CLI commands, so the next `jobctl ps` resumes the session instead
+// of redoing the full mutual-TLS handshake (both certificate signatures and chain checks): ≈ 3 ms less
+// per command (docs/BENCHMARKS.md, "CLI"). Who the client is stays checked on every connection: the
+// daemon reads the certificate from the resumed session and checks its dates and revocation at each
+// upgrade (pki/peer.ts, daemon/server.ts). A ticket is worth no more than the key beside which it is
+// kept: one file per endpoint, CA and client certificate, 0600 in a 0700 directory of the user's cache.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The ticket file for endpoint, the CA that vouches for the daemon and the client certificate, or
+ * null when the user has no cache directory. The CA is part of the key because a resumed session is
+ * not verified again: a ticket won while trusting one CA must not serve an identity trusting another.
+ */
+export function sessionFile(endpoint: string, identity: { caPem: string; certPem: string }, env: NodeJS.ProcessEnv = process.env): string | null {
+  let base = env.XDG_CACHE_HOME;
+  if (!base) {
+    try {
+      base = join(homedir(), '.cache');
+    } catch {
+      return null;
+    }
+  }
+  const key = createHash('sha256').update(endpoint).update('\0').update(identity.caPem).update('\0').update(identity.certPem).digest('hex').slice(0, 32);
+  return join(base, 'jobctl', 'tls-sessions', `${key}.session`);
+}
+
+/** The ticket saved in file, if any (a missing or unreadable file is no ticket). */
+export function loadSession(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Saves ticket to file (temp name + rename: a concurrent command never reads half); best effort. */
+export function saveSession(file: string, ticket: Buffer): void {
+  const dir = join(file, '..');
+  const partial = `${file}.${process.pid}`;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(partial, ticket, { mode: 0o600 });
+    renameSync(partial, file);
+  } catch {
+    // A read-only or full cache only costs the next command a full handshake.
+    rmSync(partial, { force: true });
+  }
+}
+
+/** Forgets the ticket in file (one the daemon or OpenSSL would not take). */
+export function dropSession(file: string): void {
+  rmSync(file, { force: true });
+}
