@@ -149,7 +149,7 @@ export class Connection {
   private onText(data: Buffer): void {
     let frame;
     try {
-      frame = decodeFrame(data);
+      frame = decodeFrame(data, { fromDaemon: true });
     } catch {
       return; // a newer daemon may send frames this client does not know
     }

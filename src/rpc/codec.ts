@@ -57,14 +57,24 @@ const FIELDS = {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** How decodeFrame reads a frame. */
+export interface DecodeOptions {
+  /**
+   * The frame comes from a daemon this client authenticated (its certificate checked against the
+   * identity's CA): the nesting pre-scan, a defence of the daemon against its clients, is skipped.
+   * It walks every character in not-yet-optimised code: ≈ 0.9 ms of a `jobctl ps` of 50 jobs.
+   */
+  fromDaemon?: boolean;
+}
+
 /**
  * Decodes one text frame. Throws TOO_LARGE over MAX_FRAME_BYTES, else PROTOCOL with what is wrong
  * ("invalid JSON: … at position N", "missing field \"method\"", …). When a request's id was readable,
  * the error's details.id holds it, so the daemon can answer that request (see frameErrorId).
  */
-export function decodeFrame(data: string | Uint8Array): Frame {
+export function decodeFrame(data: string | Uint8Array, options: DecodeOptions = {}): Frame {
   try {
-    return decode(data);
+    return decode(data, options.fromDaemon === true);
   } catch (err) {
     if (err instanceof JobctlError) throw err;
     // Unreachable by design (the fuzz test holds us to it); a bug here must still not escape as a crash.
@@ -72,7 +82,7 @@ export function decodeFrame(data: string | Uint8Array): Frame {
   }
 }
 
-function decode(data: string | Uint8Array): Frame {
+function decode(data: string | Uint8Array, fromDaemon: boolean): Frame {
   let text: string;
   if (typeof data === 'string') {
     // Quick bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
@@ -89,7 +99,7 @@ function decode(data: string | Uint8Array): Frame {
       throw protocol('frame is not valid UTF-8 text');
     }
   }
-  checkDepth(text);
+  if (!fromDaemon) checkDepth(text);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

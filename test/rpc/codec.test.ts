@@ -96,6 +96,11 @@ test('deep nesting and prototype keys decode without harm', () => {
   const start = performance.now();
   throwsCoded(() => decodeFrame(nest(500_000)), 'PROTOCOL', /nests deeper/);
   assert.ok(performance.now() - start < 50, 'refused before parsing');
+  // A client skips the pre-scan for frames of the daemon it authenticated; the daemon never does.
+  const deepResult = `{"t":"res","id":1,"result":${'['.repeat(40)}${']'.repeat(40)}}`;
+  throwsCoded(() => decodeFrame(deepResult), 'PROTOCOL', /nests deeper than 32/);
+  assert.equal(decodeFrame(deepResult, { fromDaemon: true }).t, 'res');
+  throwsCoded(() => decodeFrame('{"t":"res","id":1}', { fromDaemon: true }), 'PROTOCOL', /exactly one of "result" or "error"/);
   const brackets = '[{'.repeat(100);
   assert.equal(decodeFrame(`{"t":"evt","event":"e","params":{"s":"${brackets}\\\"${brackets}"}}`).t, 'evt', 'brackets in strings do not count');
   const evil = '{"t":"req","id":1,"method":"x","params":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}';
