@@ -5,9 +5,10 @@
 // upgrade (pki/peer.ts, daemon/server.ts). A ticket is worth no more than the key beside which it is
 // kept: one file per endpoint, CA and client certificate, 0600 in a 0700 directory of the user's cache.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { SESSION_TICKET_SECONDS } from '../pki/tls.ts';
 
 /**
  * The ticket file for endpoint, the CA that vouches for the daemon and the client certificate, or
@@ -36,21 +37,44 @@ export function loadSession(file: string): Buffer | undefined {
   }
 }
 
-/** Saves ticket to file (temp name + rename: a concurrent command never reads half); best effort. */
-export function saveSession(file: string, ticket: Buffer): void {
-  const dir = join(file, '..');
+/**
+ * Saves ticket to file (temp name + rename: a concurrent command never reads half), and removes the
+ * tickets of the directory that have expired — a daemon on port 0 has a new endpoint at each start,
+ * so without this the directory would only grow. Best effort: a read-only or full cache only costs
+ * the next command a full handshake.
+ */
+export function saveSession(file: string, ticket: Buffer, now = Date.now()): void {
+  const dir = dirname(file);
   const partial = `${file}.${process.pid}`;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(partial, ticket, { mode: 0o600 });
     renameSync(partial, file);
   } catch {
-    // A read-only or full cache only costs the next command a full handshake.
-    rmSync(partial, { force: true });
+    removeQuietly(partial);
+    return;
+  }
+  // Saving happens after full handshakes only (a resumed session keeps its ticket): rare enough to
+  // look at the whole directory.
+  try {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (path !== file && now - statSync(path).mtimeMs > SESSION_TICKET_SECONDS * 1000) removeQuietly(path);
+    }
+  } catch {
+    // Another command pruning at the same time.
   }
 }
 
 /** Forgets the ticket in file (one the daemon or OpenSSL would not take). */
 export function dropSession(file: string): void {
-  rmSync(file, { force: true });
+  removeQuietly(file);
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // Not there, or not ours to remove: either way it is not read again by this command.
+  }
 }
