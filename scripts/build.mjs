@@ -5,6 +5,7 @@ import { build } from 'esbuild';
 import { readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inkCjsPlugin } from './esbuild-ink.mjs';
+import { lazyBuiltinsPlugin } from './esbuild-lazy-builtins.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -57,6 +58,8 @@ if (!skipMain) {
     // The native SQLite addon cannot be bundled; it is loaded from node_modules (or, in the
     // single executable, from an embedded asset).
     external: ['better-sqlite3'],
+    // zlib (for ws) and assert (for yargs) stay unloaded unless used: see the plugin.
+    plugins: [...common.plugins, lazyBuiltinsPlugin()],
     define: {
       ...common.define,
       'process.env.WS_NO_BUFFER_UTIL': '"1"',

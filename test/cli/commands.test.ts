@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobInfo } from '../../src/rpc/model.ts';
@@ -231,6 +231,18 @@ describe('stop and wait', () => {
 });
 
 describe('ps', () => {
+  test('loads neither zlib nor assert (their modules are deferred in the bundle: scripts/esbuild-lazy-builtins.mjs)', async (t) => {
+    const dir = tempDir(t);
+    const list = join(dir, 'modules.txt');
+    const preload = join(dir, 'record-modules.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));`);
+    const r = await d.cli(['ps'], { env: { NODE_OPTIONS: `--require ${preload}` } });
+    assertExit(r, 0);
+    const loaded = readFileSync(list, 'utf8').split('\n');
+    assert.ok(loaded.includes('NativeModule tls'), 'the list is of a command that connected');
+    assert.deepEqual(loaded.filter((m) => /^NativeModule (zlib|assert|child_process)$/.test(m)), []);
+  });
+
   test('a table of jobs, newest first; --json an array of status objects', async () => {
     const a = await run(['sh', '-c', 'exit 0'], ['--name', 'ps-first']);
     const b = await run(['sleep', '600'], ['--name', 'ps-second']);
