@@ -142,7 +142,7 @@ describe('supervisor: limits enforced by the kernel', { skip: !canCgroup && 'nee
     }
   });
 
-  test('memory limit: a child killed by OOM is reported even when the main process exits 0 (or the whole job is OOM-killed on v2)', async () => {
+  test('memory limit: a child killed by OOM is reported even when the main process exits 0 (or the whole job is OOM-killed on v2)', async (t) => {
     const h = makeHarness();
     try {
       // Is the job's OOM a group kill? Read from the job's own cgroup, right after its limits are written.
@@ -155,9 +155,20 @@ describe('supervisor: limits enforced by the kernel', { skip: !canCgroup && 'nee
         groupKill = cg?.dirs.some((d) => existsSync(join(d, 'memory.oom.group')) && readFileSync(join(d, 'memory.oom.group'), 'utf8').trim() === '1') ?? false;
         return cg;
       };
-      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'head -c 400000000 /dev/zero | tail -n 1 >/dev/null; exit 0'], { limits: { memory: 32 * 1024 * 1024 } }), 'alice');
-      const done = await h.supervisor.wait(job.id);
-      assert.equal(done.oomKilled, true, JSON.stringify(done));
+      const runOnce = async () => {
+        const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'head -c 400000000 /dev/zero | tail -n 1 >/dev/null; exit 0'], { limits: { memory: 32 * 1024 * 1024 } }), 'alice');
+        const done = await h.supervisor.wait(job.id);
+        assert.equal(done.oomKilled, true, JSON.stringify(done));
+        return done;
+      };
+      let done = await runOnce();
+      // v1 kills one process per OOM. On a slow (emulated) CPU a second OOM can come before the first
+      // victim's memory is freed and take the shell as well (seen once in the QEMU hybrid guest): that
+      // run says nothing about "the main process exits 0", so it is run again (oomKilled held anyway).
+      for (let attempt = 1; !groupKill && done.signal === 'SIGKILL' && attempt < 4; attempt++) {
+        t.diagnostic(`attempt ${attempt}: the shell was OOM-killed too (${JSON.stringify(done)}); again`);
+        done = await runOnce();
+      }
       if (groupKill) {
         // v2 with memory.oom.group = 1 (kernel >= 4.19; set by jobctl like systemd's OOMPolicy=kill): the
         // kernel kills every process of the job, the main shell included, so it never reaches "exit 0".
