@@ -40,17 +40,17 @@ export function dialDaemon(endpoint: string, identity: IdentityPems, options: Di
       reject(new JobctlError('INVALID_ARGUMENT', `invalid endpoint ${JSON.stringify(endpoint)}: expected wss://HOST:PORT`));
       return;
     }
-    const options = { ...tlsClientOptions(identity, url.hostname), port: Number(url.port) };
+    const tlsOptions = { ...tlsClientOptions(identity, url.hostname), port: Number(url.port) };
     const ticket = sessionFile === null ? undefined : loadSession(sessionFile);
     let socket: TLSSocket;
     try {
       try {
-        socket = connect({ ...options, session: ticket });
+        socket = connect({ ...tlsOptions, session: ticket });
       } catch (err) {
         if (ticket === undefined) throw err;
         // A ticket OpenSSL cannot read (damaged, another OpenSSL's): forget it, do the full handshake.
         dropSession(sessionFile as string);
-        socket = connect(options);
+        socket = connect(tlsOptions);
       }
     } catch (err) {
       // OpenSSL refused the PEM material itself (not a key, not a certificate, not a pair).

@@ -41,7 +41,7 @@ export async function connectToDaemon(options: ConnectOptions): Promise<Connecti
   if (!options.autostart) {
     throw new JobctlError('UNAVAILABLE', `no jobctl daemon is running for ${options.home}; start one with "jobctl daemon --detach" (autostart is off: --no-autostart or JOBCTL_NO_AUTOSTART=1)`);
   }
-  return waitForDaemon(options, options.startTimeoutMs ?? 20_000, await import('./spawn-daemon.ts'));
+  return waitForDaemon(options, identityDir, options.startTimeoutMs ?? 20_000, await import('./spawn-daemon.ts'));
 }
 
 /**
@@ -64,9 +64,8 @@ async function reach(endpoint: string, identityDir: string): Promise<Connection>
 /** What starting a daemon takes (spawn-daemon.ts, loaded only when one must be started). */
 type DaemonStarter = Pick<typeof import('./spawn-daemon.ts'), 'spawnDetachedDaemon' | 'startupError'>;
 
-async function waitForDaemon(options: ConnectOptions, timeoutMs: number, starter: DaemonStarter): Promise<Connection> {
+async function waitForDaemon(options: ConnectOptions, identityDir: string, timeoutMs: number, starter: DaemonStarter): Promise<Connection> {
   const paths = homePaths(options.home);
-  const identityDir = options.identity ?? paths.adminIdentity;
   const spawnDaemon = (): StartedDaemon => {
     const started = starter.spawnDetachedDaemon(options.home);
     // The client may exit before the daemon is ready (an error, Ctrl-C): the daemon lives on.
