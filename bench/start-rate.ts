@@ -176,8 +176,8 @@ async function breakdown(rig: Rig): Promise<{ figures: Figure[]; notes: string[]
   try {
     const opts: SpawnOptions = { cwd: rig.dir, env: JOB_ENV, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true };
     const viaTrampoline = (files: string[]) => {
-      const t = trampolineCommand(files, [COMMAND]);
-      return () => spawnClosed(t.file, t.args, opts);
+      const t = trampolineCommand(files, [COMMAND], JOB_ENV);
+      return () => spawnClosed(t.file, t.args, { ...opts, env: t.env });
     };
     const full = 'supervisor, cgroups, memory+pids limits';
     const variants: Array<[string, () => Promise<void>]> = [

@@ -61,7 +61,14 @@ export class Supervisor {
    * `lost`, and whatever is left of it (processes, cgroups) is killed and removed. Call once, first.
    */
   async reconcile(): Promise<JobInfo[]> {
-    const leftovers = this.cgroups ? await this.cgroups.cleanupLeftovers() : [];
+    let leftovers: string[] = [];
+    try {
+      leftovers = this.cgroups ? await this.cgroups.cleanupLeftovers() : [];
+    } catch (err) {
+      // A leftover that will not die (a process in uninterruptible sleep) must not keep the daemon
+      // from starting: say so, and still mark every job lost below.
+      this.warn(`${(err as Error).message}; the daemon starts anyway`);
+    }
     const lost: JobInfo[] = [];
     for (const row of this.store.jobs.running()) {
       const cleanedByCgroup = row.cgroupKey !== null && leftovers.includes(row.cgroupKey);
@@ -120,7 +127,16 @@ export class Supervisor {
       return this.fail(row.id, `could not create the job's cgroup: ${(err as Error).message}`);
     }
     const writer = this.store.logs.writer(row.id);
-    const proc = new JobProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, cgroup, writer });
+    let proc: JobProcess;
+    try {
+      proc = new JobProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, cgroup, writer });
+    } catch (err) {
+      // spawn() threw (E2BIG, a bad argument): nothing runs, so nothing may stay behind either.
+      writer.close();
+      await cgroup?.remove().catch((e: Error) => this.warn(`job ${row.id}: ${e.message}`));
+      const e = err as NodeJS.ErrnoException;
+      return this.fail(row.id, `could not start: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+    }
     const started = { pid: proc.pid, pidStartTime: processStartTime(proc.pid), cgroupKey: cgroup ? cgroupKey : null, startedAt: Date.now() };
     if (proc.pid > 0) {
       try {
@@ -169,7 +185,8 @@ export class Supervisor {
       const row = this.requireRow(id);
       throw new JobctlError('CONFLICT', `job ${id} is not running (it is ${row.state})`, { details: { id, state: row.state } });
     }
-    entry.stopRequested = true;
+    // A job whose command already ended on its own keeps that result (exited), not "stopped".
+    if (!entry.process.hasExited) entry.stopRequested = true;
     await entry.process.stop(graceMs);
     return toJobInfo(await entry.done);
   }

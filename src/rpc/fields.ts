@@ -56,11 +56,14 @@ export const streams: Validator<Array<'stdout' | 'stderr'>> = array(oneOf(['stdo
 // E2BIG beyond it, so refusing here gives a message instead of a failed start.
 const MAX_ARG_BYTES = 128 * KiB;
 
-/** argv: 1–4096 strings, argv[0] non-empty, each ≤ 128 KiB, ≤ 1 MiB in all. */
+/** argv: 1–4096 strings, argv[0] non-empty and without "=", each ≤ 128 KiB, ≤ 1 MiB in all. */
 export const argv: Validator<string[]> = refine(
   array(string({ maxBytes: MAX_ARG_BYTES }), { min: 1, max: 4096 }),
   (args, path) => {
     if (args[0] === '') throw invalidArgument(`${path}[0]`, '', 'the command to run (a non-empty string)');
+    // The job starts through env(1) (jobs/trampoline.ts), which reads any word with "=" before the
+    // command as a variable.
+    if (args[0]?.includes('=')) throw invalidArgument(`${path}[0]`, args[0], 'a command without "=" (put the program in a directory whose path has none, or start it through a script)');
     const total = args.reduce((sum, a) => sum + utf8Length(a) + 1, 0);
     if (total > MiB) throw invalidArgument(path, `${args.length} arguments`, `at most ${MiB} bytes in all (got ${total})`);
     return args;

@@ -85,6 +85,48 @@ describe('supervisor: start and results', () => {
     }
   });
 
+  test('a script whose #! interpreter is missing (or has a CRLF line end) is failed naming the interpreter', async () => {
+    const h = makeHarness();
+    try {
+      const script = join(h.dir, 'bad-interp.sh');
+      writeFileSync(script, '#!/nonexistent/interp -x\necho hi\n');
+      chmodSync(script, 0o755);
+      const missing = await h.supervisor.start(h.spec([script]), 'alice');
+      assert.equal(missing.state, 'failed');
+      assert.match(missing.reason ?? '', /interpreter "\/nonexistent\/interp" \(from the #! line\): ENOENT/);
+
+      const crlf = join(h.dir, 'crlf.sh');
+      writeFileSync(crlf, '#!/bin/sh\r\necho hi\r\n');
+      chmodSync(crlf, 0o755);
+      const dos = await h.supervisor.start(h.spec([crlf]), 'alice');
+      assert.equal(dos.state, 'failed');
+      assert.match(dos.reason ?? '', /interpreter "\/bin\/sh\\r" \(from the #! line\): ENOENT: no such file or directory$/);
+
+      const good = join(h.dir, 'good.sh');
+      writeFileSync(good, '#!/bin/sh\necho fine\n');
+      chmodSync(good, 0o755);
+      const ok = await h.supervisor.start(h.spec([good]), 'alice');
+      assert.equal((await h.supervisor.wait(ok.id)).exitCode, 0);
+      assert.equal(output(h.store, ok.id).stdout.toString(), 'fine\n');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('the command gets exactly the environment asked for: any names, nothing added, nothing reset', async () => {
+    const h = makeHarness();
+    try {
+      // Names no shell can export, and names sh sets or uses itself (the trampoline runs in sh).
+      const env = { 'a.b': 'dotted', '1x': 'digit', 'FOO-BAR': 'dash', n: 'hello', PPID: 'user', OPTIND: '7', IFS: ':', SHLVL: '9', EMPTY: '' };
+      const job = await h.supervisor.start(h.spec(['/usr/bin/env'], { env }), 'alice');
+      assert.equal((await h.supervisor.wait(job.id)).exitCode, 0);
+      const got = output(h.store, job.id).stdout.toString().split('\n').filter(Boolean).sort();
+      assert.deepEqual(got, Object.entries(env).map(([k, v]) => `${k}=${v}`).sort());
+    } finally {
+      await h.close();
+    }
+  });
+
   test('bad input is refused with a coded error naming the field, and nothing is stored', async () => {
     const h = makeHarness();
     try {
@@ -256,6 +298,59 @@ describe('supervisor: stop means stop', () => {
       assert.equal(stopped.signal, 'SIGKILL');
       assert.ok(took >= 380, `stop took ${took} ms, less than the grace period`);
       assert.match(output(h.store, job.id).stdout.toString(), /got-term/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a stop sent while the job is still starting is not lost', async () => {
+    const h = makeHarness();
+    try {
+      // Not awaited: the stop races the trampoline's placement.
+      const starting = h.supervisor.start(h.spec(['/bin/sleep', '30']), 'alice');
+      await pollUntil('the job row', () => h.supervisor.runningIds().length === 1);
+      const id = h.supervisor.runningIds()[0] as number;
+      const t0 = Date.now();
+      const stopped = await h.supervisor.stop(id, 5000);
+      assert.ok(Date.now() - t0 < 4000 * SLOWDOWN, `stop took ${Date.now() - t0} ms: the SIGTERM did not reach the command`);
+      assert.equal(stopped.state, 'stopped');
+      assert.equal(stopped.signal, 'SIGTERM');
+      await starting;
+      if (stopped.pid) assert.equal(isAlive(stopped.pid), false);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a second stop with a shorter grace brings the kill forward', async () => {
+    const h = makeHarness();
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'trap "" TERM; echo armed; while :; do sleep 0.05; done']), 'alice');
+      await pollUntil('the trap to be armed', () => output(h.store, job.id).stdout.includes('armed'));
+      const t0 = Date.now();
+      const long = h.supervisor.stop(job.id, 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const short = await h.supervisor.stop(job.id, 0);
+      assert.ok(Date.now() - t0 < 10_000, `the second stop took ${Date.now() - t0} ms: it waited for the first one's 60 s grace`);
+      assert.equal(short.state, 'stopped');
+      assert.equal(short.signal, 'SIGKILL');
+      assert.equal((await long).state, 'stopped');
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a stop after the command ended on its own keeps its result (exited, not stopped)', async () => {
+    // Without cgroups a setsid'd child escapes the process-group kill and holds the job's stdout, so
+    // the job stays in the running table for the pipe-drain window after its main process exited.
+    const h = makeHarness({ withCgroups: false });
+    try {
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'setsid sleep 3 & exit 3']), 'alice');
+      await pollUntil('the main process to exit', () => !isAlive(job.pid as number));
+      assert.deepEqual(h.supervisor.runningIds(), [job.id], 'the job left the running table before the test could stop it');
+      const end = await h.supervisor.stop(job.id, 0);
+      assert.equal(end.state, 'exited');
+      assert.equal(end.exitCode, 3);
     } finally {
       await h.close();
     }
