@@ -99,7 +99,19 @@ export class Connection {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.ws.send(JSON.stringify({ t: 'req', id, method, params }), (err) => {
+      const text = JSON.stringify({ t: 'req', id, method, params });
+      // The daemon would close the connection on a frame over its limit, with no word on which call.
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_FRAME_BYTES) {
+        this.pending.delete(id);
+        reject(
+          new JobctlError('TOO_LARGE', `the ${method} request is ${bytes} bytes, over the daemon's ${MAX_FRAME_BYTES}-byte frame limit: make the command line and environment smaller`, {
+            details: { bytes, limit: MAX_FRAME_BYTES },
+          }),
+        );
+        return;
+      }
+      this.ws.send(text, (err) => {
         if (!err || !this.pending.has(id)) return;
         this.pending.delete(id);
         reject(new JobctlError('UNAVAILABLE', `could not send ${method} to the daemon: ${err.message}`, { cause: err }));

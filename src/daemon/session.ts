@@ -148,8 +148,20 @@ export class Session {
       params = method.params(rawParams ?? {}, 'params');
       const ctx: CallContext = { daemon: this.daemon, session: this, caller: this.caller, method };
       const handler = HANDLERS[method.name as keyof typeof HANDLERS] as (p: unknown, c: CallContext) => unknown;
-      const result = await handler(params, ctx);
-      if (method.audited) recordAudit(this.daemon, this.caller, method.name, params, result, null);
+      const pending = Promise.resolve(handler(params, ctx));
+      let settled = false;
+      void pending.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      // One turn of the microtask queue: a call refused at once (no such job, not running) has settled.
+      await null;
+      // A blocking call that goes on (a stop's grace period: up to an hour) is recorded when accepted,
+      // at the time it was asked — a daemon that dies meanwhile must not lose it from the audit trail.
+      const recordedEarly = method.audited && method.blocking === true && !settled;
+      if (recordedEarly) recordAudit(this.daemon, this.caller, method.name, params, { id: (params as { id?: unknown }).id }, null);
+      const result = await pending;
+      if (method.audited && !recordedEarly) recordAudit(this.daemon, this.caller, method.name, params, result, null);
       this.respond(id, result, undefined);
     } catch (err) {
       if (method?.audited) recordAudit(this.daemon, this.caller, method.name, params ?? rawParams, undefined, err);

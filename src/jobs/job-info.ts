@@ -4,6 +4,11 @@ import type { JobRow } from '../store/index.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** Most characters of a reason a client is sent: reasons quote the command, which may be 128 KiB. */
+const REASON_MAX_CHARS = 4096;
+
+const boundedReason = (reason: string | null): string | null => (reason !== null && reason.length > REASON_MAX_CHARS ? `${reason.slice(0, REASON_MAX_CHARS)}…` : reason);
+
 /** What the open log writer of a running job knows ahead of its row (a full disk can keep the row from being updated). */
 export interface LiveLog {
   storedBytes: number;
@@ -30,7 +35,7 @@ export function toJobInfo(row: JobRow, live?: Usage | null, liveLog?: LiveLog | 
     exitCode: row.exitCode,
     signal: row.signal,
     oomKilled: row.oomKilled,
-    reason: row.reason,
+    reason: boundedReason(row.reason),
     pid: row.pid,
     createdAt: new Date(row.createdAt).toISOString(),
     startedAt: iso(row.startedAt),

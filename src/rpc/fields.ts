@@ -56,7 +56,10 @@ export const streams: Validator<Array<'stdout' | 'stderr'>> = array(oneOf(['stdo
 // E2BIG beyond it, so refusing here gives a message instead of a failed start.
 const MAX_ARG_BYTES = 128 * KiB;
 
-/** argv: 1–4096 strings, argv[0] non-empty and without "=", each ≤ 128 KiB, ≤ 1 MiB in all. */
+/** Most of argv, as JSON, a job may have: half a frame, so every answer about one job fits one frame. */
+export const ARGV_MAX_JSON_BYTES = 512 * KiB;
+
+/** argv: 1–4096 strings, argv[0] non-empty and without "=", each ≤ 128 KiB, ≤ 512 KiB in all as JSON. */
 export const argv: Validator<string[]> = refine(
   array(string({ maxBytes: MAX_ARG_BYTES }), { min: 1, max: 4096 }),
   (args, path) => {
@@ -64,8 +67,9 @@ export const argv: Validator<string[]> = refine(
     // The job starts through env(1) (jobs/trampoline.ts), which reads any word with "=" before the
     // command as a variable.
     if (args[0]?.includes('=')) throw invalidArgument(`${path}[0]`, args[0], 'a command without "=" (put the program in a directory whose path has none, or start it through a script)');
-    const total = args.reduce((sum, a) => sum + utf8Length(a) + 1, 0);
-    if (total > MiB) throw invalidArgument(path, `${args.length} arguments`, `at most ${MiB} bytes in all (got ${total})`);
+    // Counted as JSON, as it travels and is stored: a job must fit one frame in every answer about it.
+    const total = utf8Length(JSON.stringify(args));
+    if (total > ARGV_MAX_JSON_BYTES) throw invalidArgument(path, `${args.length} arguments`, `at most ${ARGV_MAX_JSON_BYTES} bytes in all, as JSON (got ${total})`);
     return args;
   },
 );
@@ -78,11 +82,14 @@ export const absolutePath: Validator<string> = string({
   pattern: { re: /^\//, what: 'an absolute path (starting with "/")' },
 });
 
-/** Environment: ≤ 4096 variables; names non-empty without "=" (execve splits there); each "K=V" ≤ 128 KiB. */
+/**
+ * Environment: ≤ 4096 variables, ≤ 384 KiB in all (with argv's 512 KiB a start request stays within
+ * one frame); names non-empty without "=" (execve splits there); each "K=V" ≤ 128 KiB.
+ */
 export const env: Validator<Record<string, string>> = record(
   string({ min: 1, maxBytes: 1024, pattern: { re: /^[^=]*$/, what: 'a variable name without "="' } }),
   string({ maxBytes: MAX_ARG_BYTES - 1026 }),
-  { maxEntries: 4096, maxTotalBytes: MiB },
+  { maxEntries: 4096, maxTotalBytes: 384 * KiB },
 );
 
 /** A job name: 1–128 characters, no control characters. */

@@ -67,6 +67,11 @@ export interface JobInfo {
   usage: Usage;
   /** Bytes of output stored and bytes dropped (log cap or a full disk). */
   log: { storedBytes: number; droppedBytes: number; dropReason: string | null };
+  /**
+   * Present (true) when `argv` is a shortened summary: job lists and job.changed events carry at most
+   * ARGV_SUMMARY_BYTES of it (rpc/job-view.ts); `job.get` (`status`) always has the whole argv.
+   */
+  argvTruncated?: true;
 }
 
 /** What a client asks for when it starts a job. */

@@ -200,6 +200,25 @@ describe('stop and wait', () => {
     assert.ok(job.pid !== null && !isAlive(job.pid), 'nothing of the job is left');
   });
 
+  test('a stop in its grace period is in the audit trail already, stamped when it was asked', async () => {
+    const id = await run(['sh', '-c', 'trap "" TERM; echo armed; while :; do sleep 0.05; done']);
+    await pollUntil('the job to install its trap', async () => (await d.cli(['logs', String(id)])).stdout === 'armed\n', 10_000, 50);
+    const asked = Date.now();
+    const stopping = d.cli(['stop', String(id), '--grace', '20s']);
+    const entry = await pollUntil(
+      'job.stop in the audit while the stop waits',
+      async () => jsonOf<AuditEntry[]>(await d.cli(['audit', '--json', '--limit', '50'])).find((e) => e.method === 'job.stop' && e.target === `job ${id}`),
+      10_000,
+      50,
+    );
+    assert.equal(entry.ok, true);
+    assert.ok(Date.parse(entry.time) - asked < 5000, `stamped ${Date.parse(entry.time) - asked} ms after the request`);
+    assertExit(await d.cli(['stop', String(id), '--grace', '0']), 0);
+    assertExit(await stopping, 0);
+    const entries = jsonOf<AuditEntry[]>(await d.cli(['audit', '--json', '--limit', '50'])).filter((e) => e.method === 'job.stop' && e.target === `job ${id}`);
+    assert.equal(entries.length, 2, 'one entry per stop call, none added when the first one ended');
+  });
+
   test('a job that exits on SIGTERM is stopped with its own code', async () => {
     const id = await run(['sh', '-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.05; done']);
     // The trap must be installed before the stop.
@@ -280,6 +299,34 @@ describe('ps', () => {
     assert.equal(all.find((j) => j.id === aliceJob)?.owner, 'alice');
     const table = await d.cli(['ps', '--all']);
     assert.match(table.stdout, new RegExp(`^${aliceJob}\\s.*\\balice\\b`, 'm'));
+  });
+
+  test("one user's huge command lines do not break anybody's ps or status; a request over the frame limit is refused by name", async () => {
+    // 2 jobs with ≈ 480 KB of argv each: whole, two of them would be over the 1 MiB frame limit.
+    const big = Array.from({ length: 8 }, (_, i) => `${i}${'x'.repeat(60_000)}`);
+    const ids: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await d.cli(['--identity', alice, 'run', '--clean-env', '--', 'true', ...big]);
+      assertExit(r, 0, 'a 480 KB command line is accepted');
+      ids.push(Number(r.stdout));
+    }
+    const all = await d.cli(['ps', '--all', '--json']);
+    assertExit(all, 0, "the admin's ps --all");
+    const listed = jsonOf<JobInfo[]>(all).filter((j) => ids.includes(j.id));
+    assert.equal(listed.length, 2);
+    for (const job of listed) {
+      assert.equal(job.argvTruncated, true);
+      assert.ok(JSON.stringify(job.argv).length <= 4096, 'the list carries a summary of argv');
+      assert.equal(job.argv[0], 'true');
+    }
+    assertExit(await d.cli(['--identity', alice, 'ps']), 0, "the owner's own ps");
+    const status = jsonOf<JobInfo>(await d.cli(['--identity', alice, 'status', String(ids[0]), '--json']));
+    assert.deepEqual(status.argv, ['true', ...big], 'status has the whole argv');
+    assert.equal(status.argvTruncated, undefined);
+
+    const tooBig = await d.cli(['--identity', alice, 'run', '--clean-env', '--', 'true', ...big, ...big]);
+    assertExit(tooBig, 2, 'bad input is a usage error');
+    assert.match(tooBig.stderr, /params\.argv "17 arguments": at most 524288 bytes in all, as JSON/);
   });
 
   test('a long failure reason does not blow the table up', async () => {

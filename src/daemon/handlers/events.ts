@@ -2,6 +2,7 @@
 // filtered by what the caller may see — a user never receives another user's job events.
 import { seesAllJobs } from '../../rpc/access.ts';
 import { JobctlError } from '../../rpc/errors.ts';
+import { summarizeJob } from '../../rpc/job-view.ts';
 import type { ParamsOf } from '../../rpc/methods.ts';
 import type { Empty, Subscription } from '../../rpc/results.ts';
 import type { Usage } from '../../rpc/model.ts';
@@ -84,7 +85,7 @@ export function eventsSubscribe(params: ParamsOf<'events.subscribe'>, ctx: CallC
   const visible = (owner: string) => all || owner === ctx.caller.user;
   const subscription = ctx.session.addSubscription((id) => {
     const off = supervisor.onChange((job) => {
-      if (visible(job.owner)) ctx.session.sendEvent('job.changed', { subscription: id, job });
+      if (visible(job.owner)) ctx.session.sendEvent('job.changed', { subscription: id, job: summarizeJob(job) });
     });
     const offUsage = params.usage
       ? samplerOf(ctx.daemon).add((jobId, owner, usage) => {

@@ -1,6 +1,7 @@
 // job.* handlers: start, list, get, stop, wait. Ownership is checked on every job a caller touches.
 import { checkJobAccess, seesAllJobs } from '../../rpc/access.ts';
 import { JobctlError } from '../../rpc/errors.ts';
+import { listPage } from '../../rpc/job-view.ts';
 import type { JobInfo } from '../../rpc/model.ts';
 import type { ParamsOf } from '../../rpc/methods.ts';
 import type { CallContext } from '../context.ts';
@@ -23,7 +24,7 @@ export function jobList(params: ParamsOf<'job.list'>, ctx: CallContext): JobInfo
     throw new JobctlError('PERMISSION_DENIED', `${ctx.caller.user} (role ${ctx.caller.role}) sees only its own jobs; list without --all`);
   }
   const owner = params.all ? undefined : ctx.caller.user;
-  return ctx.daemon.supervisor.list({ owner, limit: params.limit ?? 1000, states: params.states, beforeId: params.beforeId });
+  return listPage(ctx.daemon.supervisor.list({ owner, limit: params.limit ?? 1000, states: params.states, beforeId: params.beforeId }));
 }
 
 /** job.get: one job with live usage. */
