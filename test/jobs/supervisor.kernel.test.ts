@@ -346,7 +346,15 @@ describe('supervisor: stop means stop', () => {
     const h = makeHarness({ withCgroups: false });
     try {
       const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'setsid sleep 3 & exit 3']), 'alice');
-      await pollUntil('the main process to exit', () => !isAlive(job.pid as number));
+      // Reaped, not merely a zombie: the supervisor learns of the exit when Node reaps the child.
+      await pollUntil('the main process to exit and be reaped', () => {
+        try {
+          process.kill(job.pid as number, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
       assert.deepEqual(h.supervisor.runningIds(), [job.id], 'the job left the running table before the test could stop it');
       const end = await h.supervisor.stop(job.id, 0);
       assert.equal(end.state, 'exited');
