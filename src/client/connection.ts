@@ -3,7 +3,7 @@
 // so the daemon's send window fills and it stops reading the store — no buffering on either side).
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { decodeFrame } from '../rpc/codec.ts';
+import { decodeFrame, encodeFrame, requestFrame } from '../rpc/codec.ts';
 import { decodeLogFrame } from '../rpc/log-frame.ts';
 import { JobctlError } from '../rpc/errors.ts';
 import type { IdentityPems } from '../pki/identity-dir.ts';
@@ -97,20 +97,16 @@ export class Connection {
     // Closing but not yet closed (the daemon's close frame is in): a send would be dropped silently.
     if (this.ws.readyState !== WebSocket.OPEN) return Promise.reject(new JobctlError('UNAVAILABLE', 'connection to the daemon is closing'));
     const id = this.nextId++;
+    let text: string;
+    try {
+      text = encodeFrame(requestFrame(id, method, params));
+    } catch (err) {
+      // Over the frame limit the daemon would close the connection with no word on which call.
+      if (!(err instanceof JobctlError) || err.code !== 'TOO_LARGE') return Promise.reject(err);
+      return Promise.reject(new JobctlError('TOO_LARGE', `the ${method} request cannot be sent: ${err.message}; make the command line and environment smaller`, { cause: err, details: err.details }));
+    }
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      const text = JSON.stringify({ t: 'req', id, method, params });
-      // The daemon would close the connection on a frame over its limit, with no word on which call.
-      const bytes = Buffer.byteLength(text);
-      if (bytes > MAX_FRAME_BYTES) {
-        this.pending.delete(id);
-        reject(
-          new JobctlError('TOO_LARGE', `the ${method} request is ${bytes} bytes, over the daemon's ${MAX_FRAME_BYTES}-byte frame limit: make the command line and environment smaller`, {
-            details: { bytes, limit: MAX_FRAME_BYTES },
-          }),
-        );
-        return;
-      }
       this.ws.send(text, (err) => {
         if (!err || !this.pending.has(id)) return;
         this.pending.delete(id);

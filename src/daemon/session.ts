@@ -159,7 +159,7 @@ export class Session {
       // A blocking call that goes on (a stop's grace period: up to an hour) is recorded when accepted,
       // at the time it was asked — a daemon that dies meanwhile must not lose it from the audit trail.
       const recordedEarly = method.audited && method.blocking === true && !settled;
-      if (recordedEarly) recordAudit(this.daemon, this.caller, method.name, params, { id: (params as { id?: unknown }).id }, null);
+      if (recordedEarly) recordAudit(this.daemon, this.caller, method.name, params, undefined, null);
       const result = await pending;
       if (method.audited && !recordedEarly) recordAudit(this.daemon, this.caller, method.name, params, result, null);
       this.respond(id, result, undefined);

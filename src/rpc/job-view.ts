@@ -25,7 +25,7 @@ export function summarizeJob(job: JobInfo): JobInfo {
     }
     // Part of this argument, by code points, then stop. Escaping makes a character up to 6 bytes.
     const room = Math.floor((ARGV_SUMMARY_BYTES - used - 3) / 6);
-    if (room > 0) argv.push(String.fromCodePoint(...[...arg].slice(0, room).map((c) => c.codePointAt(0) as number)));
+    if (room > 0) argv.push([...arg].slice(0, room).join(''));
     return { ...job, argv, argvTruncated: true };
   }
   return job;

@@ -327,6 +327,12 @@ describe('ps', () => {
     const tooBig = await d.cli(['--identity', alice, 'run', '--clean-env', '--', 'true', ...big, ...big]);
     assertExit(tooBig, 2, 'bad input is a usage error');
     assert.match(tooBig.stderr, /params\.argv "17 arguments": at most 524288 bytes in all, as JSON/);
+
+    // Within every field limit, but over the frame once JSON escapes the control characters.
+    const escaped = Array.from({ length: 5 }, (_, i) => ['--env', `E${i}=${'\u0001'.repeat(70_000)}`]).flat();
+    const overFrame = await d.cli(['--identity', alice, 'run', '--clean-env', ...escaped, '--', 'true']);
+    assert.notEqual(overFrame.code, 0);
+    assert.match(overFrame.stderr, /the job\.start request cannot be sent: frame of \d+ bytes is over the 1048576-byte limit/);
   });
 
   test('a long failure reason does not blow the table up', async () => {
