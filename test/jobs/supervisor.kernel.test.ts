@@ -345,7 +345,10 @@ describe('supervisor: stop means stop', () => {
     // the job stays in the running table for the pipe-drain window after its main process exited.
     const h = makeHarness({ withCgroups: false });
     try {
-      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', 'setsid sleep 3 & exit 3']), 'alice');
+      // The main process exits only once the child is in its own session (it makes the marker after
+      // setsid): exiting earlier let the process-group kill reach the child before it escaped.
+      const script = 'setsid sh -c \': > escaped; exec sleep 3\' & while [ ! -e escaped ]; do sleep 0.01; done; exit 3';
+      const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', script]), 'alice');
       // Reaped, not merely a zombie: the supervisor learns of the exit when Node reaps the child.
       await pollUntil('the main process to exit and be reaped', () => {
         try {
