@@ -347,7 +347,9 @@ describe('supervisor: stop means stop', () => {
     try {
       // The main process exits only once the child is in its own session (it makes the marker after
       // setsid): exiting earlier let the process-group kill reach the child before it escaped.
-      const script = 'setsid sh -c \': > escaped; exec sleep 3\' & while [ ! -e escaped ]; do sleep 0.01; done; exit 3';
+      // It writes its pid there, so the test can end it: left running in the test's own cgroup, it
+      // would keep a pure-v2 host from handing controllers to the next test's job cgroups.
+      const script = 'setsid sh -c \'echo $$ > escaped.tmp; mv escaped.tmp escaped; exec sleep 3\' & while [ ! -e escaped ]; do sleep 0.01; done; exit 3';
       const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', script]), 'alice');
       // Reaped, not merely a zombie: the supervisor learns of the exit when Node reaps the child.
       await pollUntil('the main process to exit and be reaped', () => {
@@ -363,6 +365,9 @@ describe('supervisor: stop means stop', () => {
       assert.equal(end.state, 'exited');
       assert.equal(end.exitCode, 3);
     } finally {
+      const marker = join(h.dir, 'escaped');
+      const escaped = existsSync(marker) ? Number(readFileSync(marker, 'utf8')) : 0;
+      if (escaped > 0 && isAlive(escaped)) process.kill(escaped, 'SIGKILL');
       await h.close();
     }
   });
