@@ -3,10 +3,11 @@
 // command (spawn → exit → pipes closed), measured in the same run, interleaved round by round.
 //   node build/bench/start-rate.js [--quick] [--breakdown] [--out FILE]
 // --breakdown adds the median lifecycle of intermediate variants, one job of each in turn, to show
-// where the supervisor's extra time goes: the /bin/sh trampoline, joining the cgroups, the rest.
+// where the supervisor's extra time goes: jobctl-spawner, joining the cgroups, the rest.
 import { spawn, type SpawnOptions } from 'node:child_process';
 import type { JobCgroup } from '../src/cgroup/index.ts';
-import { trampolineCommand } from '../src/jobs/trampoline.ts';
+import { Spawner } from '../src/jobs/spawner/spawner.ts';
+import { spawnerFile } from '../src/jobs/spawner/spawner-file.ts';
 import type { Limits } from '../src/rpc/model.ts';
 import { figure, isQuick, progress, report, type Figure } from './lib/report.ts';
 import { JOB_ENV, openRig, type Rig } from './lib/rig.ts';
@@ -173,18 +174,22 @@ async function breakdown(rig: Rig): Promise<{ figures: Figure[]; notes: string[]
     if (!cg) return;
     for (const m of ['killAll', 'stats', 'remove'] as const) timeCalls(cg as JobCgroup, m, `cgroup ${m}`);
   });
+  const spawner = new Spawner(spawnerFile());
   try {
     const opts: SpawnOptions = { cwd: rig.dir, env: JOB_ENV, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true };
-    const viaTrampoline = (files: string[]) => {
-      const t = trampolineCommand(files, [COMMAND], JOB_ENV);
-      return () => spawnClosed(t.file, t.args, { ...opts, env: t.env });
+    const viaSpawner = (procsFiles: string[]) => async () => {
+      const p = spawner.spawn({ argv: [COMMAND], cwd: rig.dir, env: JOB_ENV, procsFiles });
+      const pipes = (await p.pipes) ?? [];
+      for (const s of pipes) s.resume();
+      const [started, exit] = await Promise.all([p.started, p.exit, ...pipes.map((s) => new Promise((resolve) => s.once('close', resolve)))]);
+      if (started.error || exit.code !== 0) throw new Error(`spawner: ${started.error ?? `exit ${exit.code}`}`);
     };
     const full = 'supervisor, cgroups, memory+pids limits';
     const variants: Array<[string, () => Promise<void>]> = [
       ['plain spawn (2 pipes)', () => plainSpawn(rig.dir)],
       ['spawn detached, 3 pipes (as JobProcess)', () => spawnClosed(COMMAND, [], opts)],
-      ['/bin/sh trampoline, no cgroup', viaTrampoline([])],
-      [`trampoline joining ${fixed?.procsFiles.length ?? 0} existing cgroups`, viaTrampoline(fixed?.procsFiles ?? [])],
+      ['jobctl-spawner, no cgroup', viaSpawner([])],
+      [`jobctl-spawner joining ${fixed?.procsFiles.length ?? 0} existing cgroups`, viaSpawner(fixed?.procsFiles ?? [])],
       ['supervisor, no cgroups (process group)', () => supervised(plain, {})],
       ['supervisor, cgroups, no limits', () => supervised(rig, {})],
       [full, () => supervised(rig)],
@@ -222,6 +227,7 @@ async function breakdown(rig: Rig): Promise<{ figures: Figure[]; notes: string[]
     const stepText = [...steps].map(([label, xs]) => `${label} ${fmt(median(xs))} ms`).join(', ');
     return { figures, notes: [`calls during "${full}" (median per call): ${stepText}`] };
   } finally {
+    await spawner.close();
     await fixed?.remove();
     await plain.close();
   }

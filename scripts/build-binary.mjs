@@ -1,6 +1,7 @@
 // Builds dist/jobctl: ONE executable (a Node single-executable application) made of the official
 // Node 24 LTS binary from the npm registry, the whole app bundle, and better-sqlite3's addon compiled
-// against Node 24 headers, embedded as an asset (src/store/native-binding.ts loads it). The headers
+// against Node 24 headers, embedded as an asset (src/store/native-binding.ts loads it), as is the
+// jobctl-spawner program (src/jobs/spawner/spawner-file.ts). The headers
 // are those of 24.18.1 (same ABI), not of the runtime: see scripts/node24/package.json and
 // assertHeadersSafe below.
 // Works offline: everything comes from the npm registry. Each step is skipped when its output is up
@@ -170,8 +171,12 @@ async function buildExecutable(versions, addon) {
   const addonBytes = readFileSync(addon);
   if (join(root, config.assets['better_sqlite3.node']) !== addon) throw new Error(`pkg.config.json's better_sqlite3.node asset must be ${relative(root, addon)}`);
   writeFileSync(join(root, config.assets['better_sqlite3.node.sha256']), `${sha256(addonBytes)}\n`);
+  // jobctl-spawner (built by scripts/build.mjs next to the bundle): execve needs a file, so the
+  // daemon writes it to its cache directory under this hash (src/jobs/spawner/spawner-file.ts).
+  const spawnerBytes = readFileSync(join(root, config.assets['jobctl-spawner']));
+  writeFileSync(join(root, config.assets['jobctl-spawner.sha256']), `${sha256(spawnerBytes)}\n`);
 
-  const key = sha256(versions.node, readFileSync(seaMain), addonBytes, readFileSync(SEA_CONFIG), readFileSync(new URL(import.meta.url)));
+  const key = sha256(versions.node, readFileSync(seaMain), addonBytes, spawnerBytes, readFileSync(SEA_CONFIG), readFileSync(new URL(import.meta.url)));
   const keyFile = join(WORK, 'sea', 'dist-jobctl.json');
   const previous = readJson(keyFile);
   if (previous?.key === key && existsSync(OUTPUT) && statSync(OUTPUT).size === previous.size) {

@@ -2,7 +2,8 @@
 // One CommonJS bundle is what Node's single-executable builder needs later; tests are compiled the
 // same way so they run exactly the code the binary runs.
 import { build } from 'esbuild';
-import { readdirSync, readFileSync, statSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { inkCjsPlugin } from './esbuild-ink.mjs';
 import { lazyBuiltinsPlugin } from './esbuild-lazy-builtins.mjs';
@@ -45,7 +46,33 @@ const common = {
   absWorkingDir: root,
 };
 
+/**
+ * Compiles jobctl-spawner (src/jobs/spawner/jobctl-spawner.c), the helper that starts every job, next
+ * to the bundle. Static where the C library allows it (it then runs in the QEMU guests and on any
+ * Linux the single executable goes to), dynamic otherwise (Fedora and others ship no libc.a by default).
+ */
+function buildSpawner() {
+  const source = join(root, 'src', 'jobs', 'spawner', 'jobctl-spawner.c');
+  const output = join(root, 'dist', 'jobctl-spawner');
+  mkdirSync(join(root, 'dist'), { recursive: true });
+  const temp = `${output}.${process.pid}.tmp`;
+  const cc = process.env.CC || 'cc';
+  const flags = ['-O2', '-std=c11', '-Wall', '-Wextra', '-s', '-o', temp, source];
+  const failures = [];
+  for (const link of [['-static'], []]) {
+    const result = spawnSync(cc, [...link, ...flags], { encoding: 'utf8' });
+    if (result.status === 0) {
+      renameSync(temp, output);
+      return;
+    }
+    failures.push(`${cc} ${[...link, ...flags].join(' ')}: ${result.error?.message ?? result.stderr.trim()}`);
+  }
+  rmSync(temp, { force: true });
+  throw new Error(`cannot compile jobctl-spawner, which starts every job (a C compiler is needed: apt-get install gcc libc6-dev):\n${failures.join('\n')}`);
+}
+
 if (!skipMain) {
+  buildSpawner();
   await build({
     ...common,
     entryPoints: ['src/main.ts'],

@@ -90,7 +90,7 @@ class Host implements CgroupHost {
     const s = this.#s;
     if (!s.track) return null;
 
-    // Hierarchies the job joins: tracking first (the trampoline is killable from its first write),
+    // Hierarchies the job joins: tracking first (the starting process is killable from its first write),
     // then where usage is read, then limit-only hierarchies when their limit is asked for. Each v1
     // cgroup.procs write takes the kernel's threadgroup rwsem for writing (an RCU grace period:
     // 0.1 ms to 19 ms a write, measured under load), so a job joins no hierarchy it does not need:

@@ -70,7 +70,7 @@ export interface JobCgroupStats {
 
 /** The cgroup(s) of one job. */
 export interface JobCgroup {
-  /** cgroup.procs files the trampoline writes its own PID into, in this order, before it execs the command. */
+  /** cgroup.procs files the job's first process writes its own PID into, in this order, before it execs the command. */
   readonly procsFiles: string[];
   /** Directories created for this job. */
   readonly dirs: string[];

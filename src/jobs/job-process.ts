@@ -1,18 +1,18 @@
-// One running job: its process (spawned through the trampoline), its cgroup, its output capture, and
-// the way it ends. The Supervisor owns the bookkeeping; this file owns the OS side.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// One running job: its process (started by jobctl-spawner), its cgroup, its output capture, and the
+// way it ends. The Supervisor owns the bookkeeping; this file owns the OS side.
 import type { Readable } from 'node:stream';
 import type { JobCgroup } from '../cgroup/index.ts';
 import type { Usage } from '../rpc/model.ts';
 import type { LogWriter } from '../store/index.ts';
 import { processUsage } from './proc.ts';
-import { PLACEMENT_FAILED_EXIT, trampolineCommand } from './trampoline.ts';
+import type { SpawnedExit, Spawner } from './spawner/spawner.ts';
 
 /** How the main process ended, plus what the cgroup knew. */
 export interface ProcessOutcome {
-  /** Set when the command never ran: spawn error or placement failure, with the reason. */
+  /** Set when the command never ran (could not be placed, no cwd, exec failed), with the reason. */
   startError: string | null;
+  /** Set when the exit status is unknown (the spawner died while the job ran), with the reason. */
+  lost: string | null;
   exitCode: number | null;
   signal: string | null;
   oomKilled: boolean;
@@ -29,6 +29,7 @@ export interface JobProcessOptions {
   env: Record<string, string>;
   cgroup: JobCgroup | null;
   writer: LogWriter;
+  spawner: Spawner;
 }
 
 /** How long pipes may stay open after every process of the job is gone (a process outside the cgroup could hold them). */
@@ -36,51 +37,59 @@ const PIPE_DRAIN_MS = 2000;
 
 /** A job's process tree from spawn to cleanup. */
 export class JobProcess {
-  readonly pid: number;
   /** Resolves once the command runs inside its cgroups (true) or never will (false). */
   readonly placed: Promise<boolean>;
   /** Resolves once every process is gone, output is stored and the cgroup is removed. */
   readonly outcome: Promise<ProcessOutcome>;
 
-  private readonly child: ChildProcess;
   private readonly cgroup: JobCgroup | null;
-  private readonly exit: Promise<{ code: number | null; signal: string | null; error: string | null }>;
+  private readonly exit: Promise<SpawnedExit>;
+  private readonly started: Promise<{ pid: number; error: string | null }>;
+  /** The output pipes and a promise of each one's close, once the process exists. */
+  private readonly pipes: Promise<Array<{ stream: Readable; closed: Promise<void> }>>;
   private stopping: Promise<void> | null = null;
   /** When the running stop kills what is left: the earliest deadline any stop asked for. */
   private killAt = Infinity;
   /** Re-arms the running stop's kill timer after a later stop brought killAt forward. */
   private rearmKill: (() => void) | null = null;
   private exited = false;
+  private mainPid = 0;
 
   /** True once the main process has exited (or never started). */
   get hasExited(): boolean {
     return this.exited;
   }
 
+  /** The main process's PID once placement is settled; 0 before, and when no process was made. */
+  get pid(): number {
+    return this.mainPid;
+  }
+
+  /** Sends the start to the spawner; throws (RangeError) only for a request too large to send. */
   constructor(options: JobProcessOptions) {
-    const { file, args, env } = trampolineCommand(options.cgroup?.procsFiles ?? [], options.argv, options.env);
     this.cgroup = options.cgroup;
-    // detached: the job gets its own session, so a terminal's Ctrl-C to the daemon never reaches it and
-    // the process group is a fallback handle when there are no cgroups. spawn() itself throws for some
-    // failures (E2BIG, a bad argument): the caller records the job as failed then.
-    this.child = spawn(file, args, { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
-    // Listeners are attached synchronously right after spawn: exit events were lost when attached later.
-    this.exit = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => resolve({ code, signal, error: null }));
-      this.child.once('error', (err) => resolve({ code: null, signal: null, error: spawnFailure(err as NodeJS.ErrnoException, options.cwd) }));
-    });
+    const spawned = options.spawner.spawn({ argv: options.argv, cwd: options.cwd, env: options.env, procsFiles: options.cgroup?.procsFiles ?? [] }, (stream, data) =>
+      // The writer copies the bytes (data is the spawner's shared read buffer).
+      options.writer.append(stream, data),
+    );
+    this.exit = spawned.exit;
     void this.exit.then(() => {
       this.exited = true;
     });
-    // 0 when the spawn failed (no process): never a signal target (kill(-0) would be our own group).
-    this.pid = this.child.pid ?? 0;
-    // When the spawn fails early (EMFILE, EAGAIN) Node gives the child no pipes at all.
-    const [, stdout, stderr, channel] = (this.child.stdio ?? []) as Array<Readable | null | undefined>;
-    stdout?.on('data', (data: Buffer) => options.writer.append(1, data));
-    stderr?.on('data', (data: Buffer) => options.writer.append(2, data));
-    const placement = channel ? readAll(channel) : Promise.resolve('');
-    this.placed = placement.then((text) => text === 'ok');
-    this.outcome = this.finish(placement, [closed(stdout), closed(stderr)]);
+    this.started = spawned.started.then((s) => {
+      // 0 when no process was made: never a signal target (kill(-0) would be our own group).
+      this.mainPid = s.pid > 0 ? s.pid : 0;
+      return s;
+    });
+    this.placed = this.started.then((s) => s.error === null);
+    this.pipes = spawned.pipes.then((pipes) =>
+      (pipes ?? []).map((stream) => {
+        // A read error (never expected on a pipe) ends the capture like EOF does.
+        stream.on('error', () => undefined);
+        return { stream, closed: closed(stream) };
+      }),
+    );
+    this.outcome = this.finish();
   }
 
   /** Live usage: from the cgroup (whole job) or, without one, from the main process. */
@@ -89,7 +98,7 @@ export class JobProcess {
       const s = this.cgroup.stats();
       return { cpuUsec: s.cpuUsec, memoryBytes: s.memoryBytes, memoryPeakBytes: s.memoryPeakBytes, pids: s.pids };
     }
-    const p = this.exited ? null : processUsage(this.pid);
+    const p = this.exited || this.mainPid === 0 ? null : processUsage(this.mainPid);
     return { cpuUsec: p?.cpuUsec ?? 0, memoryBytes: p?.rssBytes ?? 0, memoryPeakBytes: null, pids: p ? 1 : 0 };
   }
 
@@ -108,13 +117,13 @@ export class JobProcess {
   }
 
   private async terminate(): Promise<void> {
-    // Until the trampoline has joined the cgroups the job's cgroup is empty: a SIGTERM sent now would
-    // reach nobody and the command would run on. Placement takes milliseconds; a trampoline that
+    // Until the spawner's child has joined the cgroups the job's cgroup is empty: a SIGTERM sent now
+    // would reach nobody and the command would run on. Placement takes milliseconds; a child that
     // fails to place itself exits by itself.
     const placed = await Promise.race([this.placed, this.exit.then(() => false)]);
     if (!placed) return;
     if (this.cgroup) this.cgroup.signal('SIGTERM');
-    else signalGroup(this.pid, 'SIGTERM');
+    else signalGroup(this.mainPid, 'SIGTERM');
     const gone = this.cgroup ? this.cgroup.waitEmpty() : this.exit.then(() => true);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<boolean>((resolve) => {
@@ -129,10 +138,10 @@ export class JobProcess {
     this.rearmKill = null;
     if (empty) return;
     if (this.cgroup) await this.cgroup.killAll();
-    else signalGroup(this.pid, 'SIGKILL');
+    else signalGroup(this.mainPid, 'SIGKILL');
   }
 
-  private async finish(placement: Promise<string>, pipes: Promise<void>[]): Promise<ProcessOutcome> {
+  private async finish(): Promise<ProcessOutcome> {
     const ended = await this.exit;
     const cleanupErrors: string[] = [];
     // A job ends when its main process ends: a stop in progress keeps its grace period for the rest;
@@ -140,13 +149,14 @@ export class JobProcess {
     try {
       if (this.stopping) await this.stopping;
       if (this.cgroup) await this.cgroup.killAll();
-      else signalGroup(this.pid, 'SIGKILL');
+      else signalGroup(this.mainPid, 'SIGKILL');
     } catch (err) {
       cleanupErrors.push((err as Error).message);
     }
-    await Promise.race([Promise.all(pipes), delay(PIPE_DRAIN_MS)]);
-    for (const stream of this.child.stdio ?? []) stream?.destroy();
-    const placementText = await placement;
+    const pipes = await this.pipes;
+    await Promise.race([Promise.all(pipes.map((p) => p.closed)), delay(PIPE_DRAIN_MS)]);
+    for (const { stream } of pipes) stream.destroy();
+    const { error: startError } = await this.started;
     let stats = null;
     if (this.cgroup) {
       // Read before removal: the OOM counter lives in the job's own cgroup.
@@ -161,13 +171,9 @@ export class JobProcess {
         cleanupErrors.push((err as Error).message);
       }
     }
-    let startError = ended.error;
-    if (startError === null && placementText !== 'ok') {
-      startError = placementText.trim() || `placement failed: trampoline exited with ${ended.code ?? ended.signal} before running the command`;
-      if (ended.code !== PLACEMENT_FAILED_EXIT && placementText === '') startError = `could not start: ${startError}`;
-    }
     return {
       startError,
+      lost: startError === null ? ended.lost : null,
       exitCode: ended.code,
       signal: ended.signal,
       oomKilled: (stats?.oomKills ?? 0) > 0,
@@ -186,24 +192,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // ESRCH: the group is already gone.
   }
-}
-
-function readAll(stream: Readable): Promise<string> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (d: Buffer) => parts.push(d));
-    stream.once('close', () => resolve(Buffer.concat(parts).toString('utf8')));
-    stream.once('error', () => resolve(Buffer.concat(parts).toString('utf8')));
-  });
-}
-
-/**
- * The reason of a failed spawn. The trampoline is /bin/sh, so an ENOENT from spawn names /bin/sh even
- * when the job's cwd is what went missing since the preflight check: name the cwd then.
- */
-function spawnFailure(err: NodeJS.ErrnoException, cwd: string): string {
-  if (err.code === 'ENOENT' && !existsSync(cwd)) return `cwd ${JSON.stringify(cwd)}: ENOENT: no such file or directory`;
-  return `${err.code ?? 'ERROR'}: ${err.message}`;
 }
 
 function closed(stream: Readable | null | undefined): Promise<void> {

@@ -1,9 +1,10 @@
 // Checks that a command can start before anything is spawned, so that "cannot start" is reported with
-// the OS's own reason (ENOENT, EACCES, ENOTDIR) instead of the trampoline shell's exit code 127/126.
+// the OS's own reason (ENOENT, EACCES, ENOTDIR) before a job row is made running; the spawner reports
+// the same reasons from execvp for what changes in between.
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
-/** glibc execvp's search path when the environment has no PATH: what env(1) in the trampoline uses. */
+/** glibc execvp's search path when the environment has no PATH: what jobctl-spawner's execvp uses. */
 const EXECVP_DEFAULT_PATH = '/bin:/usr/bin';
 
 /** Why a command cannot start, or null when it can (as far as can be known before exec). */

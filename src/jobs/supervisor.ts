@@ -10,6 +10,8 @@ import { JobProcess } from './job-process.ts';
 import { preflight } from './preflight.ts';
 import { processStartTime } from './proc.ts';
 import { validateJobSpec } from './spec.ts';
+import { Spawner } from './spawner/spawner.ts';
+import { spawnerFile } from './spawner/spawner-file.ts';
 
 /** How the supervisor runs jobs. */
 export interface SupervisorOptions {
@@ -24,6 +26,8 @@ export interface SupervisorOptions {
   defaultGraceMs?: number;
   /** Called for every problem that is not any caller's fault (e.g. a cgroup that would not go away). */
   onWarning?: (message: string) => void;
+  /** The jobctl-spawner program (default: found next to the bundle, or embedded in the executable). */
+  spawnerFile?: string;
 }
 
 /** How often the end of a job is retried when the database refuses it (a full disk). */
@@ -49,11 +53,16 @@ export class Supervisor {
   private readonly listeners = new Set<JobListener>();
   private readonly options: SupervisorOptions;
   private closing = false;
+  private spawnerProcess: Spawner | null = null;
+  private readonly spawnerPath: string;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
     this.store = options.store;
     this.cgroups = options.cgroups;
+    // Found (or, in the single executable, unpacked) now: a daemon that could start no job should
+    // not start at all, and should say why.
+    this.spawnerPath = options.spawnerFile ?? spawnerFile();
   }
 
   /**
@@ -129,34 +138,40 @@ export class Supervisor {
     const writer = this.store.logs.writer(row.id);
     let proc: JobProcess;
     try {
-      proc = new JobProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, cgroup, writer });
+      proc = new JobProcess({ argv: spec.argv, cwd: spec.cwd, env: spec.env, cgroup, writer, spawner: this.spawner() });
     } catch (err) {
-      // spawn() threw (E2BIG, a bad argument): nothing runs, so nothing may stay behind either.
+      // Nothing was sent to the spawner (a request over its size limit, no spawner program): nothing
+      // runs, so nothing may stay behind either.
       writer.close();
       await cgroup?.remove().catch((e: Error) => this.warn(`job ${row.id}: ${e.message}`));
       const e = err as NodeJS.ErrnoException;
       return this.fail(row.id, `could not start: ${e.code ? `${e.code}: ` : ''}${e.message}`);
     }
-    const started = { pid: proc.pid, pidStartTime: processStartTime(proc.pid), cgroupKey: cgroup ? cgroupKey : null, startedAt: Date.now() };
-    if (proc.pid > 0) {
+    const cgroupColumn = cgroup ? cgroupKey : null;
+    // Recorded once the command runs; the end is recorded only after it (a job's row never goes back).
+    const recordedStart = proc.placed.then((placed) => {
+      if (!placed) return null;
+      const started = { pid: proc.pid, pidStartTime: processStartTime(proc.pid), cgroupKey: cgroupColumn, startedAt: Date.now() };
       try {
         this.store.jobs.markStarted(row.id, started);
       } catch (err) {
-        // The process runs: throwing now would leave it untracked. It is supervised as usual; only
-        // the row lacks its pid (a full disk; a restart still finds it through its cgroup).
+        // The process runs: it is supervised as usual; only the row lacks its pid (a full disk; a
+        // restart still finds it through its cgroup).
         this.warn(`job ${row.id}: could not record its start (pid ${proc.pid}): ${(err as Error).message}`);
       }
-    }
+      return started;
+    });
     const entry: Running = { process: proc, writer, stopRequested: false, done: undefined as unknown as Promise<JobRow> };
-    entry.done = proc.outcome.then(async (outcome) => {
+    entry.done = Promise.all([proc.outcome, recordedStart]).then(async ([outcome]) => {
       writer.close();
       for (const problem of outcome.cleanupErrors) this.warn(`job ${row.id}: ${problem}`);
+      if (outcome.lost) this.warn(`job ${row.id}: ${outcome.lost}`);
       const finished = await this.recordEnd(row.id, writer, {
-        state: outcome.startError ? 'failed' : entry.stopRequested ? 'stopped' : 'exited',
-        exitCode: outcome.startError ? null : outcome.exitCode,
-        signal: outcome.startError ? null : outcome.signal,
+        state: outcome.startError ? 'failed' : outcome.lost ? 'lost' : entry.stopRequested ? 'stopped' : 'exited',
+        exitCode: outcome.startError || outcome.lost ? null : outcome.exitCode,
+        signal: outcome.startError || outcome.lost ? null : outcome.signal,
         oomKilled: outcome.oomKilled,
-        reason: outcome.startError,
+        reason: outcome.startError ?? outcome.lost,
         endedAt: Date.now(),
         cpuUsec: outcome.cpuUsec,
         memoryPeakBytes: outcome.memoryPeakBytes,
@@ -170,8 +185,8 @@ export class Supervisor {
     entry.done.catch(() => undefined);
     this.running.set(row.id, entry);
     // Report the start only once the command runs inside its cgroups (or certainly never will).
-    const placed = await proc.placed;
-    if (!placed) return toJobInfo(await entry.done);
+    const started = await recordedStart;
+    if (!started) return toJobInfo(await entry.done);
     // Built from what is known rather than read back: starting is the hot path (bench/start-rate.ts).
     const info = toJobInfo({ ...row, ...started, state: 'running' });
     if (this.running.has(row.id)) this.emit(info);
@@ -238,7 +253,16 @@ export class Supervisor {
   async shutdown(graceMs = this.options.defaultGraceMs ?? 10_000): Promise<void> {
     this.closing = true;
     await Promise.all([...this.running.keys()].map((id) => this.stop(id, graceMs).catch(() => undefined)));
+    await this.spawnerProcess?.close();
     await this.cgroups?.dispose().catch((err: Error) => this.warn(`cgroup cleanup: ${err.message}`));
+  }
+
+  /** The spawner for the next job: started on first use, and again after an unexpected end. */
+  private spawner(): Spawner {
+    if (!this.spawnerProcess?.alive) {
+      this.spawnerProcess = new Spawner(this.spawnerPath, (reason) => this.warn(`${reason}; its running jobs are lost, new jobs get a new spawner`));
+    }
+    return this.spawnerProcess;
   }
 
   private effectiveLimits(requested: Limits): Limits {

@@ -59,14 +59,11 @@ const MAX_ARG_BYTES = 128 * KiB;
 /** Most of argv, as JSON, a job may have: half a frame, so every answer about one job fits one frame. */
 export const ARGV_MAX_JSON_BYTES = 512 * KiB;
 
-/** argv: 1–4096 strings, argv[0] non-empty and without "=", each ≤ 128 KiB, ≤ 512 KiB in all as JSON. */
+/** argv: 1–4096 strings, argv[0] non-empty, each ≤ 128 KiB, ≤ 512 KiB in all as JSON. */
 export const argv: Validator<string[]> = refine(
   array(string({ maxBytes: MAX_ARG_BYTES }), { min: 1, max: 4096 }),
   (args, path) => {
     if (args[0] === '') throw invalidArgument(`${path}[0]`, '', 'the command to run (a non-empty string)');
-    // The job starts through env(1) (jobs/trampoline.ts), which reads any word with "=" before the
-    // command as a variable.
-    if (args[0]?.includes('=')) throw invalidArgument(`${path}[0]`, args[0], 'a command without "=" (put the program in a directory whose path has none, or start it through a script)');
     // Counted as JSON, as it travels and is stored: a job must fit one frame in every answer about it.
     const total = utf8Length(JSON.stringify(args));
     if (total > ARGV_MAX_JSON_BYTES) throw invalidArgument(path, `${args.length} arguments`, `at most ${ARGV_MAX_JSON_BYTES} bytes in all, as JSON (got ${total})`);

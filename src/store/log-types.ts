@@ -80,8 +80,8 @@ export interface LogWriter {
    * event loop (setImmediate) — or, while the job streams (the previous commit held at least
    * STREAMING_BATCH_BYTES), COMMIT_INTERVAL_MS after the previous commit — or at once when a lot is
    * queued; while the store holds commits so that its WAL can start over, a few ms later (a writer
-   * with too much queued then waits for that, blocking). The writer keeps `data` until then: do not
-   * reuse the buffer (pipe 'data' buffers are never reused).
+   * with too much queued then waits for that, blocking). The bytes are copied at once: the caller
+   * may reuse `data` (the job's pipes are read into one shared buffer).
    */
   append(stream: StreamId, data: Buffer): void;
   /** Commits what is queued now. Never throws: a failed commit drops the batch and counts it. */

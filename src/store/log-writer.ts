@@ -76,9 +76,15 @@ interface PendingChunk {
   stream: StreamId;
   at: number;
   pos: number;
-  parts: Buffer[];
+  /** The chunk's bytes so far are buf[0, bytes): appends copy into it, growing it up to maxChunkBytes. */
+  buf: Buffer;
   bytes: number;
 }
+
+/** The first buffer of a chunk that starts with a small append (a line): grown by doubling. */
+const SMALL_CHUNK_BYTES = 4096;
+/** An append at least this big means a streaming job: its chunk gets the whole maxChunkBytes at once. */
+const STREAMING_APPEND_BYTES = 16 * 1024;
 
 /** The commit transaction: inserts a batch, applies the cap, writes the job's accounting. */
 export type CommitBatch = (jobId: number, rows: ChunkRow[], before: Accounting, capBytes: number) => Accounting;
@@ -201,11 +207,19 @@ export class JobLogWriter implements LogWriter {
     while (off < data.length) {
       let chunk = this.pending.at(-1);
       if (chunk === undefined || chunk.stream !== stream || chunk.bytes >= max) {
-        chunk = { seq: this.nextSeq++, stream, at: Date.now(), pos: this.nextPos, parts: [], bytes: 0 };
+        // One copy per byte (this one; SQLite's bind copies again): a streaming job's chunk is sized
+        // for the largest chunk at once, a line's starts small.
+        const size = data.length - off >= STREAMING_APPEND_BYTES ? max : Math.min(max, Math.max(SMALL_CHUNK_BYTES, data.length - off));
+        chunk = { seq: this.nextSeq++, stream, at: Date.now(), pos: this.nextPos, buf: Buffer.allocUnsafe(size), bytes: 0 };
         this.pending.push(chunk);
       }
       const n = Math.min(max - chunk.bytes, data.length - off);
-      chunk.parts.push(off === 0 && n === data.length ? data : data.subarray(off, off + n));
+      if (chunk.bytes + n > chunk.buf.length) {
+        const grown = Buffer.allocUnsafe(Math.min(max, Math.max(chunk.buf.length * 2, chunk.bytes + n)));
+        chunk.buf.copy(grown, 0, 0, chunk.bytes);
+        chunk.buf = grown;
+      }
+      data.copy(chunk.buf, chunk.bytes, off, off + n);
       chunk.bytes += n;
       off += n;
       this.nextPos += n;
@@ -234,7 +248,7 @@ export class JobLogWriter implements LogWriter {
       stream: c.stream,
       at: c.at,
       pos: c.pos,
-      data: c.parts.length === 1 && c.parts[0] !== undefined ? c.parts[0] : Buffer.concat(c.parts, c.bytes),
+      data: c.buf.subarray(0, c.bytes),
     }));
     let stored = false;
     try {

@@ -120,14 +120,18 @@ describe('the single executable, alone, without node', { skip: SKIP && 'JOBCTL_S
     assert.match(parsed.daemon.node, /^v24\./);
   });
 
-  test('the embedded SQLite addon is unpacked once into the cache, named by its hash', () => {
+  test('the embedded SQLite addon and jobctl-spawner are unpacked once into the cache, named by their hashes', () => {
     const cache = join(env.HOME as string, '.cache', 'jobctl');
     const files = readdirSync(cache);
     const addons = files.filter((f) => f.startsWith('better_sqlite3'));
     assert.equal(addons.length, 1, files.join(', '));
     assert.match(addons[0] as string, /^better_sqlite3-[0-9a-f]{16}\.node$/);
-    // Beside it only the CLI's TLS session tickets (client/tls-sessions.ts).
-    assert.deepEqual(files.filter((f) => !addons.includes(f) && f !== 'tls-sessions'), [], files.join(', '));
+    const spawners = files.filter((f) => f.startsWith('jobctl-spawner'));
+    assert.equal(spawners.length, 1, files.join(', '));
+    assert.match(spawners[0] as string, /^jobctl-spawner-[0-9a-f]{16}$/);
+    assert.equal(statSync(join(cache, spawners[0] as string)).mode & 0o777, 0o700);
+    // Beside them only the CLI's TLS session tickets (client/tls-sessions.ts).
+    assert.deepEqual(files.filter((f) => !addons.includes(f) && !spawners.includes(f) && f !== 'tls-sessions'), [], files.join(', '));
     assert.equal(statSync(cache).mode & 0o777, 0o700);
   });
 
@@ -146,7 +150,7 @@ describe('the single executable, alone, without node', { skip: SKIP && 'JOBCTL_S
     const status = await jobctl(['--home', home, 'status', id, '--json']);
     const job = JSON.parse(status.stdout) as { state: string; exitCode: number; name: string };
     assert.deepEqual({ state: job.state, exitCode: job.exitCode, name: job.name }, { state: 'exited', exitCode: 3, name: 'from-the-binary' });
-    // Later processes reuse the unpacked addon rather than writing it again.
+    // Later processes reuse the unpacked addon and spawner rather than writing them again.
     assert.equal(statSync(join(env.HOME as string, '.cache', 'jobctl')).mtimeMs, mtimeBefore);
   });
 

@@ -284,3 +284,22 @@ test('both causes are recorded once each', async (t) => {
   w.close();
   assert.equal(store.jobs.get(id)?.logDropReason, 'log cap 10 bytes; disk full: database or disk is full');
 });
+
+test('append copies the bytes: the caller may reuse its buffer at once (the spawner reads every pipe into one buffer)', async (t) => {
+  const { store } = tempStore(t, { maxChunkBytes: 64 * 1024 });
+  const { id } = addJob(store);
+  const w = store.logs.writer(id);
+  const shared = Buffer.alloc(40 * 1024);
+  const expected: Buffer[] = [];
+  // Small appends (a line) and streaming-sized ones (≥ 16 KiB), each overwritten right after.
+  for (const [i, size] of [10, 20_000, 7, 40 * 1024, 3].entries()) {
+    shared.fill(65 + i, 0, size);
+    expected.push(Buffer.from(shared.subarray(0, size)));
+    w.append(i % 2 === 0 ? 1 : 2, shared.subarray(0, size));
+    shared.fill(0);
+  }
+  w.close();
+  const stored = readAll(store, id);
+  assert.deepEqual(Buffer.concat(stored.map((c) => c.data)), Buffer.concat(expected));
+  assert.deepEqual(stored.map((c) => c.stream), [1, 2, 1, 2, 1]);
+});
