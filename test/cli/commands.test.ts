@@ -96,6 +96,21 @@ describe('run', () => {
     assertExit(await d.cli(['stop', String(job.id), '--grace', '0']), 0);
   });
 
+  test('-f into a pipe the reader closes while the job is silent: ends promptly, status 0, the job goes on', async () => {
+    const status = join(dirs, 'run-silent-head-status');
+    const cmd = `{ "${process.execPath}" "${JOBCTL}" --home "${d.home}" run -f --name silent -- sh -c 'echo first; exec sleep 600'; echo $? > "${status}"; } | head -n 1`;
+    const started = Date.now();
+    const r = spawnSync('/bin/sh', ['-c', cmd], { env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' }, encoding: 'utf8', timeout: 15_000 });
+    assert.equal(r.stdout, 'first\n');
+    await pollUntil('jobctl to end after head left', () => existsSync(status) && readFileSync(status, 'utf8') !== '', 5000);
+    assert.ok(Date.now() - started < 5000, `ended after ${Date.now() - started} ms`);
+    assert.equal(readFileSync(status, 'utf8'), '0\n');
+    assert.equal(r.stderr, '');
+    const job = jsonOf<JobInfo[]>(await d.cli(['ps', '--json', '--state', 'running'])).find((j) => j.name === 'silent');
+    assert.ok(job, 'the job goes on');
+    assertExit(await d.cli(['stop', String(job.id), '--grace', '0']), 0);
+  });
+
   test('-f interrupted (Ctrl-C): 130, the job goes on and the message says how to reach it', async () => {
     const child = spawn(process.execPath, [JOBCTL, '--home', d.home, 'run', '-f', '--', 'sh', '-c', 'echo started; exec sleep 600'], { env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' } });
     let out = '';
