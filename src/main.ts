@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     .option('home', { type: 'string', global: true, describe: 'installation directory (default: $JOBCTL_HOME, else ~/.local/state/jobctl)' })
     .option('endpoint', { type: 'string', global: true, describe: 'daemon to reach: wss://HOST:PORT (default: the local daemon of --home)' })
     .option('identity', { type: 'string', global: true, describe: 'directory with ca.crt, client.crt, client.key (default: the local admin identity)' })
-    .option('autostart', { type: 'boolean', global: true, default: true, describe: 'start the local daemon if none runs (--no-autostart, or JOBCTL_NO_AUTOSTART=1)' });
+    .option('autostart', { type: 'boolean', global: true, default: true, describe: 'start the local daemon if none runs (--no-autostart, or JOBCTL_NO_AUTOSTART=1/true/yes/on)' });
   skipHelpPrerender(parser);
   for (const spec of COMMANDS) {
     parser = parser.command(spec.command, spec.describe, spec.builder as never, async (args: unknown) => {

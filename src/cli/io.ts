@@ -1,5 +1,6 @@
 // Writing to stdout/stderr the way pipes need it: honour backpressure, and treat a closed pipe
 // (`| head`) as the reader having had enough — end quietly with status 0.
+import { watchOutputPipes } from './pipe-watch.ts';
 
 /** Thrown when stdout or stderr was closed by the reader. */
 export class PipeClosed extends Error {
@@ -18,8 +19,18 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-/** Resolves when a reader closed stdout or stderr. */
+let watching = false;
+
+/**
+ * Resolves when a reader closed stdout or stderr: at the next write, or — for pipes — within a
+ * fraction of a second even when nothing is written (see pipe-watch.ts). The watch starts with the
+ * first call, so only commands that wait on it (following output) pay for it.
+ */
 export function whenPipeClosed(): Promise<void> {
+  if (!watching) {
+    watching = true;
+    watchOutputPipes(() => pipeClosed?.());
+  }
   return closedPromise;
 }
 

@@ -3,6 +3,8 @@ import type { Argv } from 'yargs';
 import type { Limits } from '../rpc/model.ts';
 import { BYTES_FORMAT, CPU_FORMAT, parseBytes, parseCpu } from '../rpc/parse-size.ts';
 import { invalidArgument } from '../rpc/errors.ts';
+import { limits as limitsValidator } from '../rpc/fields.ts';
+import { checkFlag, type FlagOrigin } from './flag-values.ts';
 
 /** Adds the limit flags to a command. */
 export function withLimitOptions<T>(y: Argv<T>) {
@@ -14,16 +16,33 @@ export function withLimitOptions<T>(y: Argv<T>) {
     .option('io-write', { type: 'string', describe: 'write bytes/s on the disk holding --cwd (e.g. 10M)', group: 'Limits:' });
 }
 
-/** The Limits named by parsed flags; bad values name the flag. */
-export function limitsFromArgs(args: { cpu?: string; memory?: string; pids?: string; ioRead?: string; ioWrite?: string }): Limits {
+/** The flag of each limit, and how its text is parsed. */
+const LIMIT_FLAGS = [
+  { key: 'cpu', arg: 'cpu', flag: '--cpu', parse: parseCpu },
+  { key: 'memory', arg: 'memory', flag: '--memory', parse: parseBytes },
+  { key: 'pids', arg: 'pids', flag: '--pids', parse: parsePids },
+  { key: 'ioRead', arg: 'ioRead', flag: '--io-read', parse: parseBytes },
+  { key: 'ioWrite', arg: 'ioWrite', flag: '--io-write', parse: parseBytes },
+] as const;
+
+function parsePids(text: string, flag: string): number {
+  if (!/^\d{1,16}$/.test(text)) throw invalidArgument(flag, text, 'a whole number of processes, e.g. 100');
+  return Number(text);
+}
+
+/**
+ * The Limits named by parsed flags, each checked against the bounds every job has (rpc/fields.ts)
+ * before any connection; bad values name the flag and the text typed. origins, when given, receives
+ * where each field came from, so the daemon's own refusals (config.json maxLimits) can be reworded.
+ */
+export function limitsFromArgs(args: { cpu?: string; memory?: string; pids?: string; ioRead?: string; ioWrite?: string }, origins?: FlagOrigin[]): Limits {
   const limits: Limits = {};
-  if (args.cpu !== undefined) limits.cpu = parseCpu(args.cpu, '--cpu');
-  if (args.memory !== undefined) limits.memory = parseBytes(args.memory, '--memory');
-  if (args.pids !== undefined) {
-    if (!/^\d+$/.test(args.pids)) throw invalidArgument('--pids', args.pids, 'a whole number of processes, e.g. 100');
-    limits.pids = Number(args.pids);
+  for (const { key, arg, flag, parse } of LIMIT_FLAGS) {
+    const typed = args[arg];
+    if (typed === undefined) continue;
+    const value = checkFlag(flag, typed, parse(typed, flag), (v, path) => (limitsValidator({ [key]: v }, path) as Record<string, number>)[key] as number);
+    limits[key] = value;
+    origins?.push({ field: `limits.${key}`, flag, typed, sent: value });
   }
-  if (args.ioRead !== undefined) limits.ioRead = parseBytes(args.ioRead, '--io-read');
-  if (args.ioWrite !== undefined) limits.ioWrite = parseBytes(args.ioWrite, '--io-write');
   return limits;
 }

@@ -77,6 +77,33 @@ describe('run', () => {
     assertExit(await d.cli(['run', '-f', '--', 'sh', '-c', 'kill -KILL $$']), 137, 'SIGKILL');
   });
 
+  test('-f --json: stdout is JSON lines only — the output as logs --json prints it, then the final job; the exit status is the job\'s', async () => {
+    const r = await d.cli(['run', '-f', '--json', '--', 'sh', '-c', 'echo out; echo err >&2; printf "no newline"; exit 3']);
+    assertExit(r, 3);
+    assert.equal(r.stderr, '', 'the job\'s stderr is a JSON line on stdout too');
+    const lines = r.stdout.split('\n');
+    assert.equal(lines.pop(), '', 'every line ends with a newline');
+    const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const final = objects.pop() as unknown as JobInfo;
+    assert.equal(final.state, 'exited');
+    assert.equal(final.exitCode, 3);
+    for (const key of REQUIRED_KEYS) assert.ok(key in final, `the final object has ${key}`);
+    const chunks = objects as Array<{ stream: string; data: string; seq: number; time: string }>;
+    assert.equal(chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join(''), 'out\nno newline');
+    assert.equal(chunks.filter((c) => c.stream === 'stderr').map((c) => c.data).join(''), 'err\n');
+    // The same objects as logs --json prints for that job.
+    const logs = await d.cli(['logs', '--json', String(final.id)]);
+    assertExit(logs, 0);
+    assert.deepEqual(chunks, logs.stdout.trimEnd().split('\n').map((l) => JSON.parse(l)));
+
+    const failed = await d.cli(['run', '-f', '--json', '--', '/nonexistent/command']);
+    assertExit(failed, 1);
+    const job = JSON.parse(failed.stdout) as JobInfo;
+    assert.equal(failed.stdout, `${JSON.stringify(job)}\n`, 'one line');
+    assert.equal(job.state, 'failed');
+    assert.match(failed.stderr, /failed to start: .*ENOENT/);
+  });
+
   test('-f of a command that cannot start exits 1 and says why', async () => {
     const r = await d.cli(['run', '-f', '--', '/nonexistent/command']);
     assertExit(r, 1);
@@ -92,6 +119,21 @@ describe('run', () => {
     await pollUntil('jobctl to record its status', () => existsSync(status) && readFileSync(status, 'utf8') !== '', 5000);
     assert.equal(readFileSync(status, 'utf8'), '0\n');
     const job = jsonOf<JobInfo[]>(await d.cli(['ps', '--json', '--state', 'running'])).find((j) => j.name === 'endless');
+    assert.ok(job, 'the job goes on');
+    assertExit(await d.cli(['stop', String(job.id), '--grace', '0']), 0);
+  });
+
+  test('-f into a pipe the reader closes while the job is silent: ends promptly, status 0, the job goes on', async () => {
+    const status = join(dirs, 'run-silent-head-status');
+    const cmd = `{ "${process.execPath}" "${JOBCTL}" --home "${d.home}" run -f --name silent -- sh -c 'echo first; exec sleep 600'; echo $? > "${status}"; } | head -n 1`;
+    const started = Date.now();
+    const r = spawnSync('/bin/sh', ['-c', cmd], { env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' }, encoding: 'utf8', timeout: 15_000 });
+    assert.equal(r.stdout, 'first\n');
+    await pollUntil('jobctl to end after head left', () => existsSync(status) && readFileSync(status, 'utf8') !== '', 5000);
+    assert.ok(Date.now() - started < 5000, `ended after ${Date.now() - started} ms`);
+    assert.equal(readFileSync(status, 'utf8'), '0\n');
+    assert.equal(r.stderr, '');
+    const job = jsonOf<JobInfo[]>(await d.cli(['ps', '--json', '--state', 'running'])).find((j) => j.name === 'silent');
     assert.ok(job, 'the job goes on');
     assertExit(await d.cli(['stop', String(job.id), '--grace', '0']), 0);
   });
@@ -245,7 +287,11 @@ describe('stop and wait', () => {
     const w = await d.cli(['wait', String(zero), '--json']);
     assert.equal(jsonOf<JobInfo>(w).exitCode, 0);
     const failed = Number((await d.cli(['run', '--', '/nonexistent/command'])).stdout);
-    assertExit(await d.cli(['wait', String(failed)]), 1, 'failed job');
+    const w2 = await d.cli(['wait', String(failed)]);
+    assertExit(w2, 1, 'failed job');
+    // A failed job has no status of its own: 1, and stderr says why (it used to say nothing).
+    assert.match(w2.stderr, new RegExp(`^jobctl: job ${failed} failed to start: .*/nonexistent/command.*ENOENT`));
+    assert.equal(w2.stdout, '');
   });
 });
 
@@ -402,6 +448,41 @@ describe('certs', () => {
     assert.equal(later, before, 'no certificate was issued whose key nobody has');
   });
 
+  test('--out is made ready before the daemon is asked: created 0700, or refused (exit 2) with nothing issued', async (t) => {
+    const count = async () => jsonOf<CertInfo[]>(await d.cli(['certs', 'list', '--json'])).length;
+    const before = await count();
+    const base = tempDir(t);
+    const file = join(base, 'a-file');
+    writeFileSync(file, '');
+    const cases: Array<[string, RegExp]> = [
+      // Node's recursive mkdir never returns here (it used to hang after the certificate was issued).
+      ['/proc/jobctl-no/such', /^jobctl: invalid --out "\/proc\/jobctl-no\/such": a directory that exists or can be created, and can be written to \(cannot create \/proc\/jobctl-no: /],
+      [file, /is not a directory\)\n$/],
+      [join(file, 'below'), /a-file is not a directory\)\n$/],
+      ['/proc/self', /cannot create a file in it: /],
+    ];
+    for (const [out, message] of cases) {
+      const r = await d.cli(['certs', 'issue', '--user', 'erin', '--role', 'user', '--out', out], { timeoutMs: 10_000 });
+      assertExit(r, 2, out);
+      assert.match(r.stderr, message, out);
+    }
+    assert.equal(await count(), before, 'no certificate was issued for a directory that could not take its key');
+
+    const nested = join(base, 'x', 'y', 'erin');
+    assertExit(await d.cli(['certs', 'issue', '--user', 'erin', '--role', 'user', '--out', nested]), 0, 'missing parents are created');
+    for (const dir of [join(base, 'x'), join(base, 'x', 'y'), nested]) assert.equal(statSync(dir).mode & 0o777, 0o700, dir);
+    assert.deepEqual(readdirSync(nested).sort(), ['ca.crt', 'client.crt', 'client.key'], 'no probe file is left behind');
+  });
+
+  test('issue --force replaces the identity already in --out', async (t) => {
+    const dir = join(tempDir(t), 'frank');
+    const first = jsonOf<{ serial: string }>(await d.cli(['certs', 'issue', '--user', 'frank', '--role', 'viewer', '--out', dir, '--json']));
+    const second = jsonOf<{ serial: string }>(await d.cli(['certs', 'issue', '--user', 'frank', '--role', 'user', '--out', dir, '--force', '--json']));
+    assert.notEqual(second.serial, first.serial);
+    const whoami = jsonOf<{ session: SessionInfo }>(await d.cli(['--identity', dir, 'info', '--json']));
+    assert.equal(whoami.session.role, 'user', 'the new identity is the one in the directory');
+  });
+
   test('usage mistakes exit 2', async () => {
     assertExit(await d.cli(['certs', 'issue', '--user', 'dave', '--role', 'boss', '--out', '/tmp/never']), 2, 'bad role');
     assertExit(await d.cli(['certs', 'frobnicate']), 2, 'bad action');
@@ -459,7 +540,7 @@ describe('exit statuses', () => {
       [['run', '--memory', 'lots', '--', 'true'], /invalid --memory "lots"/],
       [['run', '--cpu', 'many', '--', 'true'], /invalid --cpu "many"/],
       [['run', '--memory', '1', '--', 'true'], /memory/],
-      [['logs', '1', '--tail', '-1'], /invalid --tail -1/],
+      [['logs', '1', '--tail', '-1'], /invalid --tail "-1"/],
       [['logs', '1', '--tail', 'lots'], /--tail/],
       [['logs', '1', '--stream', 'stdin'], /stream/],
       [['status', 'abc'], /invalid ID "abc"/],
@@ -478,6 +559,46 @@ describe('exit statuses', () => {
       assert.match(r.stderr, message, args.join(' '));
       assert.equal(r.stdout, '', `${args.join(' ')} prints nothing on stdout`);
     }
+  });
+
+  test('a bad flag value names the flag, the text typed and what is accepted: exit 2, before any connection', async (t) => {
+    // A home with no daemon and autostart off: a command that connected would fail with status 1.
+    const home = tempDir(t);
+    const cases: Array<[string[], RegExp]> = [
+      [['stop', '1', '--grace', '2h'], /^jobctl: invalid --grace "2h": .*from 0 to 1h\n/],
+      [['logs', '1', '--tail', 'abc'], /^jobctl: invalid --tail "abc": an integer from 0 to 1000000\n/],
+      [['logs', '1', '--tail', '1e3'], /^jobctl: invalid --tail "1e3": an integer from 0 to 1000000\n/],
+      [['logs', '1', '--tail', '2000000'], /^jobctl: invalid --tail "2000000": an integer from 0 to 1000000\n/],
+      [['ps', '--limit', 'abc'], /^jobctl: invalid --limit "abc": an integer from 1 to 10000\n/],
+      [['ps', '--limit', '0'], /^jobctl: invalid --limit "0": an integer from 1 to 10000\n/],
+      [['audit', '--limit', '10001'], /^jobctl: invalid --limit "10001": an integer from 1 to 10000\n/],
+      [['run', '--memory', '1', '--', 'true'], /^jobctl: invalid --memory "1": .*\(1 MiB to 1 PiB\)\n/],
+      [['run', '--cpu', '2000', '--', 'true'], /^jobctl: invalid --cpu "2000": a number from 0.01 to 1024 cores\n/],
+      [['run', '--pids', '0', '--', 'true'], /^jobctl: invalid --pids "0": an integer from 1 to 4194304\n/],
+      [['run', '--io-write', '10', '--', 'true'], /^jobctl: invalid --io-write "10": .*1 KiB\/s to 100 GiB\/s/],
+      [['run', '--name', '', '--', 'true'], /^jobctl: invalid --name "": a non-empty string\n/],
+      [['certs', 'issue', '--user', 'dave', '--role', 'user', '--out', join(home, 'dave'), '--days', 'abc'], /^jobctl: invalid --days "abc": an integer from 1 to 3650 days\n/],
+      [['certs', 'issue', '--user', 'no body', '--role', 'user', '--out', join(home, 'dave')], /^jobctl: invalid --user "no body": a user name/],
+      [['certs', 'revoke', '--serial', 'xyz'], /^jobctl: invalid --serial "xyz": a certificate serial/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runJobctl(['--home', home, ...args], { env: { JOBCTL_NO_AUTOSTART: '1' } })));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!;
+      assertExit(r, 2, args.join(' '));
+      assert.match(r.stderr, message, args.join(' '));
+      assert.equal(r.stdout, '', args.join(' '));
+    }
+    assert.equal(existsSync(join(home, 'dave')), false, 'a refused certs issue creates no --out directory');
+  });
+
+  test("the daemon's own refusal of a flag's value (config.json maxLimits) names the flag and the text typed", async (t) => {
+    const home = tempDir(t);
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ maxLimits: { memory: '64M' } }));
+    const capped = await startTestDaemon({ home });
+    t.after(() => capped.stop());
+    const r = await capped.cli(['run', '--memory', '128M', '--', 'true']);
+    assertExit(r, 2);
+    assert.equal(r.stderr, `jobctl: invalid --memory "128M": at most ${64 * 1024 * 1024} (the daemon's maximum)\n`);
   });
 
   test('an unknown job id is an error (1) naming the id', async () => {

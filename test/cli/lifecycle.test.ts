@@ -4,7 +4,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '../../src/client/connection.ts';
@@ -101,6 +101,24 @@ describe('autostart', () => {
     assert.equal(existsSync(join(home, 'daemon.json')), false, 'no daemon was started');
   });
 
+  test('JOBCTL_NO_AUTOSTART takes the usual spellings: yes/true/on (any case) forbid, off/0/empty allow, others are refused', async (t) => {
+    const home = makeHome(t);
+    for (const value of ['yes', 'TRUE', 'On', ' 1 ']) {
+      const r = await runJobctl(['--home', home, 'ps'], { env: { ...AUTOSTART, JOBCTL_NO_AUTOSTART: value } });
+      assertExit(r, 1, `JOBCTL_NO_AUTOSTART=${value}`);
+      assert.match(r.stderr, /^jobctl: no jobctl daemon is running for /, value);
+    }
+    assert.equal(existsSync(join(home, 'daemon.json')), false, 'no daemon was started');
+    const bad = await runJobctl(['--home', home, 'ps'], { env: { ...AUTOSTART, JOBCTL_NO_AUTOSTART: 'maybe' } });
+    assertExit(bad, 2, 'JOBCTL_NO_AUTOSTART=maybe');
+    assert.match(bad.stderr, /^jobctl: invalid JOBCTL_NO_AUTOSTART "maybe": 1, true, yes or on .*; 0, false, no, off or empty/);
+    assert.equal(existsSync(join(home, 'daemon.json')), false, 'no daemon was started');
+    // "off" means autostart is allowed (it used to mean nothing but "not 1" already; kept).
+    const r = await runJobctl(['--home', home, 'run', '--', 'true'], { env: { ...AUTOSTART, JOBCTL_NO_AUTOSTART: 'off' }, timeoutMs: 30_000 });
+    assertExit(r, 0, 'JOBCTL_NO_AUTOSTART=off');
+    assert.ok(daemonFile(home), 'a daemon was started');
+  });
+
   test('a stale daemon.json (its daemon is gone) does not stop autostart', async (t) => {
     const home = makeHome(t);
     const gone = spawn('true');
@@ -168,6 +186,25 @@ describe('daemon --detach', () => {
     const r = await runJobctl(['--home', home, 'daemon', '--detach'], { timeoutMs: 30_000 });
     assertExit(r, 1);
     assert.match(r.stderr, /config\.stopGrace/);
+  });
+});
+
+describe('daemon --listen', () => {
+  test('a bad HOST:PORT is a usage error (2) naming the flag, before anything starts', async (t) => {
+    const home = makeHome(t);
+    const cases: Array<[string[], string]> = [
+      [['daemon', '--listen', 'bogus'], 'bogus'],
+      [['daemon', '--detach', '--listen', '127.0.0.1:70000'], '127.0.0.1:70000'],
+      [['daemon', '--listen', '::1:7443'], '::1:7443'],
+      [['service', 'install', '--user', '--print', '--listen', 'host:'], 'host:'],
+    ];
+    for (const [args, value] of cases) {
+      const r = await runJobctl(['--home', home, ...args], { timeoutMs: 20_000 });
+      assertExit(r, 2, args.join(' '));
+      assert.match(r.stderr, new RegExp(`^jobctl: invalid --listen "${value.replace(/[.[\]]/g, '\\$&')}": HOST:PORT`), args.join(' '));
+      assert.equal(r.stdout, '');
+    }
+    assert.deepEqual(readdirSync(home), [], 'no daemon started: the home is untouched');
   });
 });
 
@@ -243,7 +280,10 @@ describe('SIGKILL', () => {
     t.after(() => restarted.stop());
     const status = await restarted.cli(['status', String(id)]);
     assert.match(status.stdout, /^status\s+lost \(daemon restarted\)$/m);
-    assertExit(await restarted.cli(['wait', String(id)]), 1, 'wait on a lost job');
+    const wait = await restarted.cli(['wait', String(id)]);
+    assertExit(wait, 1, 'wait on a lost job');
+    // It has no status of its own; stderr says so and why (it used to say nothing).
+    assert.equal(wait.stderr, `jobctl: job ${id} was lost, it has no exit status: daemon restarted while the job ran; its processes were killed\n`);
     await pollUntil(`the job process ${pid} to be gone`, () => !isAlive(pid), 5000);
   });
 });

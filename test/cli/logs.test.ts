@@ -217,6 +217,62 @@ describe('following', () => {
     assertExit(await d.cli(['info']), 0, 'the daemon still answers');
   });
 
+  test('`logs -f ID | head -n 1` ends promptly even when the job then stays silent (the closed pipe is noticed without a write)', async () => {
+    // The job writes one line and then nothing: before, jobctl noticed head was gone only at the
+    // next write (EPIPE), i.e. never for this job.
+    const id = await run(['sh', '-c', 'echo line; exec sleep 600']);
+    const status = join(dir, `silent-head-status-${id}`);
+    const started = Date.now();
+    const sh = spawn('/bin/sh', ['-c', `{ "${process.execPath}" "${JOBCTL}" --home "${d.home}" logs -f ${id}; echo $? > "${status}"; } | head -n 1`], {
+      env: { ...process.env, JOBCTL_NO_AUTOSTART: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    sh.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    sh.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => sh.kill('SIGKILL'), 15_000);
+      sh.once('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 0, err);
+    assert.equal(out, 'line\n');
+    // head exits at once; the shell's `echo $?` needs jobctl to have ended.
+    await pollUntil('jobctl to end after head left', () => existsSync(status) && readFileSync(status, 'utf8') !== '', 5000);
+    const took = Date.now() - started;
+    assert.ok(took < 5000, `jobctl ended ${took} ms after it started`);
+    assert.equal(readFileSync(status, 'utf8'), '0\n', 'jobctl logs -f itself exited 0');
+    assert.equal(err, '', 'nothing on stderr (no warning either)');
+    const running = jsonOf<JobInfo>(await d.cli(['status', String(id), '--json']));
+    assert.equal(running.state, 'running', 'the job goes on');
+    assertExit(await d.cli(['stop', String(id), '--grace', '0']), 0);
+  });
+
+  test('`logs -f` into a file or a live pipe keeps following a silent job (no false alarm)', async () => {
+    const id = await run(['sh', '-c', 'echo line; exec sleep 600']);
+    const file = join(dir, `follow-to-file-${id}`);
+    const env = { ...process.env, JOBCTL_NO_AUTOSTART: '1' };
+    const toFile = spawn('/bin/sh', ['-c', `exec "${process.execPath}" "${JOBCTL}" --home "${d.home}" logs -f ${id} > "${file}"`], { env, stdio: 'ignore' });
+    const toCat = spawn('/bin/sh', ['-c', `"${process.execPath}" "${JOBCTL}" --home "${d.home}" logs -f ${id} | cat`], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let catOut = '';
+    toCat.stdout.on('data', (b: Buffer) => (catOut += b.toString()));
+    try {
+      await pollUntil('both followers to print the line', () => catOut === 'line\n' && existsSync(file) && readFileSync(file, 'utf8') === 'line\n', 10_000);
+      // Several check intervals (100 ms each) pass: neither may have ended.
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(toFile.exitCode, null, 'the follower into a file still runs');
+      assert.equal(toCat.exitCode, null, 'the follower into a live pipe still runs');
+    } finally {
+      assertExit(await d.cli(['stop', String(id), '--grace', '0']), 0);
+    }
+    // The job's end ends both, with status 0.
+    const codes = await Promise.all([toFile, toCat].map((c) => (c.exitCode !== null ? c.exitCode : new Promise((r) => c.once('exit', r)))));
+    assert.deepEqual(codes, [0, 0]);
+  });
+
   test('100 concurrent followers receive byte-identical output', async () => {
     const gate = join(dir, 'gate-100');
     const expected = seqText(1, 200_000) + seqText(1, 50_000);

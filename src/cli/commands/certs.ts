@@ -5,11 +5,14 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import { JobctlError, invalidArgument } from '../../rpc/errors.ts';
+import { certDays, serial as serialField, userName } from '../../rpc/fields.ts';
 import { ROLES } from '../../rpc/roles.ts';
 import { homePaths, resolveHome } from '../../home/paths.ts';
 import { connect, type GlobalArgs } from '../context.ts';
 import { safeText, table } from '../../display/format.ts';
+import { checkFlag, renameFields, wholeNumberFlag } from '../flag-values.ts';
 import { out } from '../io.ts';
+import { prepareOutputDir } from '../output-dir.ts';
 
 /** yargs definition of `certs`. */
 export const certsCommand = {
@@ -20,13 +23,14 @@ export const certsCommand = {
       .positional('action', { type: 'string', choices: ['init', 'issue', 'list', 'revoke'], describe: 'what to do' })
       .option('user', { type: 'string', describe: 'user name (issue: the new identity; revoke: every certificate of this user)' })
       .option('role', { type: 'string', choices: ROLES as unknown as string[], describe: 'role of the new identity (issue)' })
-      .option('out', { type: 'string', describe: 'directory to write ca.crt, client.crt, client.key into (issue)' })
-      .option('days', { type: 'number', describe: 'validity in days (issue; default 365)' })
+      .option('out', { type: 'string', describe: 'directory to write ca.crt, client.crt, client.key into (issue): created (0700) if missing, checked writable before the certificate is issued; one that already holds an identity is refused unless --force' })
+      .option('force', { type: 'boolean', default: false, describe: 'issue: replace the identity already in --out (its certificate stays valid until revoked)' })
+      .option('days', { type: 'string', describe: 'validity in days, 1 to 3650 (issue; default 365)' })
       .option('serial', { type: 'string', describe: 'revoke this one certificate' })
       .option('json', { type: 'boolean', default: false, describe: 'JSON output' })
       .example('$0 certs issue --user alice --role user --out ./alice', 'an identity for alice')
       .example('$0 certs revoke --user alice', "revoke all of alice's certificates (live sessions are dropped)"),
-  handler: async (args: GlobalArgs & { action: string; user?: string; role?: string; out?: string; days?: number; serial?: string }): Promise<number> => {
+  handler: async (args: GlobalArgs & { action: string; user?: string; role?: string; out?: string; force: boolean; days?: string; serial?: string }): Promise<number> => {
     const { writeIdentity, ensureDaemonPki, identityPaths } = await import('../../pki/index.ts');
     if (args.action === 'init') {
       const paths = homePaths(resolveHome(args.home));
@@ -34,6 +38,10 @@ export const certsCommand = {
       out(args.json ? JSON.stringify({ pki: paths.pki, adminIdentity: paths.adminIdentity, adminSerial: pki.admin.serial }) : `PKI ready in ${paths.pki}; local admin identity in ${paths.adminIdentity}`);
       return 0;
     }
+    const days = args.days === undefined ? undefined : wholeNumberFlag('--days', args.days, certDays);
+    if (args.user !== undefined) checkFlag('--user', args.user, args.user, userName);
+    if (args.serial !== undefined) checkFlag('--serial', args.serial, args.serial, serialField);
+    let outDir = '';
     if (args.action === 'issue') {
       // Checked before the daemon is asked: a certificate issued into a directory that cannot take it
       // would be recorded (and audited) with a key nobody has.
@@ -41,16 +49,23 @@ export const certsCommand = {
       if (!args.user) throw invalidArgument('--user', '', 'certs issue needs --user NAME (the new identity)');
       if (!args.role) throw invalidArgument('--role', '', `certs issue needs --role ${ROLES.join('|')}`);
       const present = Object.values(identityPaths(resolve(args.out))).filter((p) => existsSync(p));
-      if (present.length > 0) throw new JobctlError('CONFLICT', `${resolve(args.out)} already holds an identity (${present.join(', ')}); choose another directory or remove it first`);
+      if (present.length > 0 && !args.force) {
+        throw new JobctlError('CONFLICT', `${resolve(args.out)} already holds an identity (${present.join(', ')}); choose another directory, remove it first, or replace it with --force`);
+      }
+      // Last of the checks, as it may create the directory.
+      outDir = prepareOutputDir(args.out);
     }
     if (args.action === 'revoke' && (args.user === undefined) === (args.serial === undefined)) {
       throw invalidArgument('certs revoke', args.user ?? args.serial ?? '', 'exactly one of --user NAME (all of their certificates) or --serial S (one)');
     }
     const connection = await connect(args);
     if (args.action === 'issue') {
-      const issued = await connection.call('certs.issue', { user: args.user as string, role: args.role as 'user', ...(args.days !== undefined ? { days: args.days } : {}) });
-      const dir = resolve(args.out as string);
-      writeIdentity(dir, { caPem: issued.caPem, certPem: issued.certPem, keyPem: issued.keyPem });
+      const issued = await renameFields(
+        connection.call('certs.issue', { user: args.user as string, role: args.role as 'user', ...(days !== undefined ? { days } : {}) }),
+        days === undefined ? [] : [{ field: 'days', flag: '--days', typed: String(args.days), sent: days }],
+      );
+      const dir = outDir;
+      writeIdentity(dir, { caPem: issued.caPem, certPem: issued.certPem, keyPem: issued.keyPem }, { overwrite: args.force });
       out(args.json ? JSON.stringify({ serial: issued.serial, notAfter: issued.notAfter, dir }) : `issued ${args.role} identity for ${args.user} (serial ${issued.serial}, valid until ${issued.notAfter}) in ${dir}`);
       return 0;
     }

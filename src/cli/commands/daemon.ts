@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { resolveHome } from '../../home/paths.ts';
 import type { GlobalArgs } from '../context.ts';
+import { LISTEN_FORMAT, checkListen } from '../listen-arg.ts';
 import { VERSION } from './info.ts';
 
 /** yargs definition of `daemon`. */
@@ -10,11 +11,13 @@ export const daemonCommand = {
   describe: 'run the supervisor (foreground, for systemd; --detach to background it)',
   builder: (y: Argv<GlobalArgs>) =>
     y
-      .option('listen', { type: 'string', describe: 'HOST:PORT to listen on (port 0: any free port; default from config.json, else 127.0.0.1:0)' })
+      .option('listen', { type: 'string', describe: `${LISTEN_FORMAT}; default from config.json, else 127.0.0.1:0` })
       .option('detach', { type: 'boolean', default: false, describe: 'start in the background and return once it is ready' })
       .option('log-level', { type: 'string', choices: ['error', 'warn', 'info', 'debug'], default: 'info', describe: 'least severe level logged to stderr' })
       .example('$0 daemon --listen 0.0.0.0:7443', 'serve remote users on port 7443'),
   handler: async (args: GlobalArgs & { listen?: string; detach: boolean; logLevel: 'error' | 'warn' | 'info' | 'debug' }): Promise<number> => {
+    // Checked before the daemon (or the detached one) starts: it would fail later with an internal error.
+    if (args.listen !== undefined) checkListen(args.listen);
     const home = resolveHome(args.home);
     if (args.detach) {
       const { detachDaemon } = await import('../detach-daemon.ts');

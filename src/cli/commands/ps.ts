@@ -1,9 +1,11 @@
 // jobctl ps [--all] [--state S] [--json]: jobs, newest first.
 import type { Argv } from 'yargs';
 import { JOB_STATES, type JobInfo, type JobState } from '../../rpc/model.ts';
+import { listLimit } from '../../rpc/fields.ts';
 import { formatBytes } from '../../rpc/parse-size.ts';
 import { connect, type GlobalArgs } from '../context.ts';
 import { displayCommand, formatDuration, palette, runtimeMs, safeText, statusText, table, truncate, useColor } from '../../display/format.ts';
+import { wholeNumberFlag } from '../flag-values.ts';
 import { out } from '../io.ts';
 
 /** yargs definition of `ps`. */
@@ -14,12 +16,13 @@ export const psCommand = {
     y
       .option('all', { alias: 'a', type: 'boolean', default: false, describe: "include every user's jobs" })
       .option('state', { type: 'string', array: true, choices: JOB_STATES as JobState[], describe: 'only jobs in these states' })
-      .option('limit', { type: 'number', default: 1000, describe: 'at most this many jobs' })
+      .option('limit', { type: 'string', default: '1000', describe: 'at most this many jobs (1 to 10000)' })
       .option('json', { type: 'boolean', default: false, describe: 'print a JSON array of jobs' })
       .example('$0 ps --state running', 'jobs running now'),
-  handler: async (args: GlobalArgs & { all: boolean; state?: JobState[]; limit: number }): Promise<number> => {
+  handler: async (args: GlobalArgs & { all: boolean; state?: JobState[]; limit: string }): Promise<number> => {
+    const limit = wholeNumberFlag('--limit', args.limit, listLimit);
     const connection = await connect(args);
-    const jobs = await connection.call('job.list', { all: args.all, limit: args.limit, ...(args.state ? { states: args.state } : {}) });
+    const jobs = await connection.call('job.list', { all: args.all, limit, ...(args.state ? { states: args.state } : {}) });
     if (args.json) {
       out(JSON.stringify(jobs, null, 2));
       return 0;

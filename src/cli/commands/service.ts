@@ -9,6 +9,7 @@ import { homePaths, resolveHome } from '../../home/paths.ts';
 import { JobctlError } from '../../rpc/errors.ts';
 import type { GlobalArgs } from '../context.ts';
 import { out } from '../io.ts';
+import { checkListen } from '../listen-arg.ts';
 import { VERSION } from './info.ts';
 
 /** Where a system daemon keeps its state (systemd's StateDirectory=jobctl). */
@@ -93,6 +94,7 @@ export const serviceCommand = {
       .example('$0 service install --user && systemctl --user enable --now jobctl', 'a daemon for yourself')
       .example('$0 service install --user --print', 'show the unit without writing it'),
   handler: async (args: GlobalArgs & { user?: boolean; system?: boolean; print: boolean; force: boolean; listen?: string; logLevel?: string }): Promise<number> => {
+    if (args.listen !== undefined) checkListen(args.listen);
     const scope = args.system || (!args.user && process.getuid?.() === 0) ? 'system' : 'user';
     const home = scope === 'system' ? (args.home ? resolveHome(args.home) : SYSTEM_HOME) : resolveHome(args.home);
     const { selfCommand } = await import('../../client/self-command.ts');
