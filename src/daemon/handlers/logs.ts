@@ -1,5 +1,6 @@
 // logs.* handlers: a job's output as binary frames, replayed from any point and then followed live,
 // paced by the client's socket.
+import { isJobctlError } from '../../rpc/errors.ts';
 import { encodeLogFrame } from '../../rpc/log-frame.ts';
 import type { StreamId } from '../../rpc/model.ts';
 import type { ParamsOf } from '../../rpc/methods.ts';
@@ -32,7 +33,10 @@ export function logsSubscribe(params: ParamsOf<'logs.subscribe'>, ctx: CallConte
       })
       .catch((err: unknown) => {
         ctx.session.forgetSubscription(subscription);
-        ctx.daemon.logger.error('log stream failed', { job: params.id, error: (err as Error).message });
+        // A coded error is an expected end (the job's log was deleted under the follower): the
+        // client is told in logs.end; only anything else is a daemon failure.
+        if (isJobctlError(err)) ctx.daemon.logger.info('log stream ended with an error', { job: params.id, code: err.code, error: err.message });
+        else ctx.daemon.logger.error('log stream failed', { job: params.id, error: (err as Error).message });
         ctx.session.sendEvent('logs.end', { subscription, reason: 'error', error: errorToWire(err) });
       });
   });
