@@ -27,6 +27,11 @@ export class Session {
   readonly serial: string;
   /** Resolves once the socket has closed (after the close handshake, or when it dropped). */
   readonly socketClosed: Promise<void>;
+  /** Aborted when the connection starts closing: work done for it (a long tail lookup) can stop. */
+  get closing(): AbortSignal {
+    return this.closingController.signal;
+  }
+  private readonly closingController = new AbortController();
   private readonly ws: WebSocket;
   private readonly daemon: DaemonContext;
   private readonly subscriptions = new Map<number, SubscriptionHandle>();
@@ -108,6 +113,7 @@ export class Session {
   private dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closingController.abort(new JobctlError('UNAVAILABLE', 'the connection closed'));
     for (const sub of this.subscriptions.values()) sub.cancel();
     this.subscriptions.clear();
     this.daemon.sessions.delete(this);

@@ -39,8 +39,10 @@ interface PageItem {
 export function followLog(ctx: FollowContext, jobId: number, q: LogFollowQuery = {}): AsyncIterableIterator<LogItem> {
   const mask = streamMask(q.streams);
   const afterSeq = seqNumber(q.afterSeq ?? 0, 'afterSeq');
-  // Not live: stop at the output stored now, however much the writer adds meanwhile.
-  const untilSeq = q.live === false ? (ctx.sql.last.get(jobId)?.seq ?? 0) : Number.MAX_SAFE_INTEGER;
+  // Not live: stop at the output stored now (or at the caller's end point), however much the
+  // writer adds meanwhile.
+  const endSeq = q.endSeq === undefined ? undefined : seqNumber(q.endSeq, 'endSeq');
+  const untilSeq = q.live === false ? (endSeq ?? ctx.sql.last.get(jobId)?.seq ?? 0) : Number.MAX_SAFE_INTEGER;
   // A job that exists now and is gone when the output runs out was deleted under the follower
   // (retention): that must not read as the end of its output. An unknown job simply has none.
   const existed = ctx.sql.jobExists.get(jobId) !== undefined;
