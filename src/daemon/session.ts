@@ -11,6 +11,7 @@ import type { Caller } from '../rpc/roles.ts';
 import type { CallContext, DaemonContext } from './context.ts';
 import { HANDLERS } from './handlers/index.ts';
 import { recordAudit } from './audit.ts';
+import { SendWindow } from './send-window.ts';
 
 /** A client that lets more than this pile up unread is cut off rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -35,6 +36,8 @@ export class Session {
   private readonly ws: WebSocket;
   private readonly daemon: DaemonContext;
   private readonly subscriptions = new Map<number, SubscriptionHandle>();
+  /** Log frames queued on this socket, shared by all its log subscriptions (see send-window.ts). */
+  private readonly window = new SendWindow();
   private nextSubscription = 1;
   private inFlight = 0;
   private closed = false;
@@ -65,13 +68,27 @@ export class Session {
     this.ws.send(JSON.stringify({ t: 'evt', event, params }));
   }
 
-  /** Sends a binary log frame; done() runs once the socket has taken it. */
+  /** Sends a binary log frame, counted in the socket's send window; done() runs once the socket has taken it. */
   sendBinary(frame: Uint8Array, done: (err?: Error) => void): void {
     if (!this.isOpen()) {
       done(new Error('socket closed'));
       return;
     }
-    this.ws.send(frame, { binary: true }, done);
+    const release = this.window.add(frame.byteLength);
+    this.ws.send(frame, { binary: true }, (err) => {
+      release();
+      done(err ?? undefined);
+    });
+  }
+
+  /** True while the socket's log send window has room: every log subscription of the connection shares it. */
+  hasRoom(): boolean {
+    return this.window.hasRoom();
+  }
+
+  /** Resolves when the socket's log send window may have room again (or signal aborts, or the socket closes). */
+  waitForRoom(signal: AbortSignal): Promise<void> {
+    return this.window.waitForRoom(signal);
   }
 
   /** True while a log subscription of this connection is still sending. */
@@ -114,6 +131,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.closingController.abort(new JobctlError('UNAVAILABLE', 'the connection closed'));
+    this.window.close();
     for (const sub of this.subscriptions.values()) sub.cancel();
     this.subscriptions.clear();
     this.daemon.sessions.delete(this);
