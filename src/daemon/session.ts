@@ -12,6 +12,7 @@ import type { CallContext, DaemonContext } from './context.ts';
 import { HANDLERS } from './handlers/index.ts';
 import { recordAudit } from './audit.ts';
 import { SendWindow } from './send-window.ts';
+import { leadingRequestId } from './frame-limit.ts';
 
 /** A client that lets more than this pile up unread is cut off rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -144,7 +145,9 @@ export class Session {
       if (isBinary) throw new JobctlError('PROTOCOL', 'binary frames are only sent by the daemon (log data); send requests as JSON text frames');
       frame = decodeFrame(data);
     } catch (err) {
-      this.respond(frameErrorId(err), undefined, err);
+      // Over the frame limit nothing is parsed: the id, if any, is read from the frame's start.
+      const oversized = !isBinary && err instanceof JobctlError && err.code === 'TOO_LARGE';
+      this.respond(oversized ? leadingRequestId(data) : frameErrorId(err), undefined, err);
       return;
     }
     if (frame.t !== 'req') {
