@@ -1,25 +1,28 @@
 // Feeds one log subscription to a WebSocket: replay, then live, as binary frames. Paced by the socket:
-// when more than HIGH_WATER bytes are sent but not yet handed to the kernel, the pump stops pulling
-// from the store until the socket drains — a slow reader costs the daemon one page, never a backlog.
+// when more than HIGH_WATER bytes of log frames (of all the socket's subscriptions together) are
+// sent but not yet handed to the kernel, the pump waits before it sends the next frame and pulls
+// nothing more from the store — a slow reader costs the daemon one page per subscription, never a
+// backlog, and a client that reads steadily is never cut off for following many jobs at once.
 import type { LogItem } from '../store/index.ts';
 
 /** How a pump delivers; implemented by the session over its socket. */
 export interface PumpSink {
-  /** Sends one binary frame; done() runs when the socket has taken it. */
+  /** Sends one binary frame (counted in the socket's send window); done() runs when the socket has taken it. */
   sendBinary(frame: Uint8Array, done: (err?: Error) => void): void;
   /** Sends a JSON event. */
   sendEvent(event: string, params: unknown): void;
   /** False once the socket is closing. */
   isOpen(): boolean;
+  /** True while the socket's send window has room for a frame. */
+  hasRoom(): boolean;
+  /** Resolves when the socket's send window may have room again (or signal aborts, or the socket closes). */
+  waitForRoom(signal: AbortSignal): Promise<void>;
 }
-
-/** Bytes in flight on the socket before the pump waits. */
-export const HIGH_WATER = 1024 * 1024;
 
 /**
  * Bytes all pumps together send in one turn of the event loop; past it they continue on the next
  * turn. Without it, many followers of a fast job chain their sends through promises within one turn
- * (up to HIGH_WATER each: 100 followers, 100 MiB of TLS), the jobs' pipes are read once per turn, and
+ * (up to HIGH_WATER per socket: 100 followers on 100 sockets, 100 MiB of TLS), the jobs' pipes are read once per turn, and
  * the job itself is slowed (25× in the fan-out benchmark). With it, reading output comes first and
  * followers that fall behind catch up from the store.
  */
@@ -48,11 +51,7 @@ export async function pumpLogs(
   subscription: number,
   signal: AbortSignal,
 ): Promise<'finished' | 'unsubscribed' | 'closed'> {
-  let inFlight = 0;
-  let wake: (() => void) | null = null;
   let sendError: Error | null = null;
-  const onAbort = () => wake?.();
-  signal.addEventListener('abort', onAbort);
   try {
     for (;;) {
       if (signal.aborted) return 'unsubscribed';
@@ -68,20 +67,18 @@ export async function pumpLogs(
         continue;
       }
       const frame = encode(item);
-      spend(frame.byteLength);
-      inFlight += frame.byteLength;
-      sink.sendBinary(frame, (err) => {
-        inFlight -= frame.byteLength;
-        if (err) sendError = err;
-        if (inFlight <= HIGH_WATER / 2) wake?.();
-      });
-      while (inFlight > HIGH_WATER && !signal.aborted && sink.isOpen() && !sendError) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
+      // Checked and sent in one synchronous step: pumps woken together cannot all send at once.
+      while (!sink.hasRoom()) {
+        await sink.waitForRoom(signal);
+        if (signal.aborted) return 'unsubscribed';
+        if (!sink.isOpen() || sendError) return 'closed';
       }
+      spend(frame.byteLength);
+      sink.sendBinary(frame, (err) => {
+        if (err) sendError = err;
+      });
     }
   } finally {
-    signal.removeEventListener('abort', onAbort);
     await items.return?.();
   }
 }

@@ -10,15 +10,17 @@ import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { authenticateSocket } from '../pki/index.ts';
 import { JobctlError } from '../rpc/errors.ts';
-import { chooseSubprotocol, MAX_FRAME_BYTES } from '../rpc/protocol.ts';
+import { chooseSubprotocol } from '../rpc/protocol.ts';
 import type { Caller } from '../rpc/roles.ts';
 import { errorToWire } from '../rpc/wire-error.ts';
 import type { DaemonContext } from './context.ts';
+import { explainOversizeClose, HARD_FRAME_BYTES } from './frame-limit.ts';
 import { Session } from './session.ts';
 
 /** Creates the HTTPS+WebSocket server; call listen() on the result. */
 export function createDaemonServer(tlsOptions: object, daemon: DaemonContext): Server {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, handleProtocols: (offered) => chooseSubprotocol(offered).protocol });
+  // HARD_FRAME_BYTES, not MAX_FRAME_BYTES: a request somewhat over the limit gets a coded answer (frame-limit.ts).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_BYTES, perMessageDeflate: false, handleProtocols: (offered) => chooseSubprotocol(offered).protocol });
   const server = createServer({ ...tlsOptions });
   server.on('request', (req, res) => {
     const refusal = authenticate(req, daemon);
@@ -35,6 +37,7 @@ export function createDaemonServer(tlsOptions: object, daemon: DaemonContext): S
       return refuseUpgrade(socket, 400, err as JobctlError, daemon);
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      explainOversizeClose(ws);
       const session = new Session(ws, auth.caller, auth.serial, daemon);
       daemon.sessions.add(session);
       daemon.logger.debug('session opened', { user: auth.caller.user, role: auth.caller.role });

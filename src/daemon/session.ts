@@ -11,6 +11,8 @@ import type { Caller } from '../rpc/roles.ts';
 import type { CallContext, DaemonContext } from './context.ts';
 import { HANDLERS } from './handlers/index.ts';
 import { recordAudit } from './audit.ts';
+import { SendWindow } from './send-window.ts';
+import { leadingRequestId } from './frame-limit.ts';
 
 /** A client that lets more than this pile up unread is cut off rather than buffered without end. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -27,9 +29,16 @@ export class Session {
   readonly serial: string;
   /** Resolves once the socket has closed (after the close handshake, or when it dropped). */
   readonly socketClosed: Promise<void>;
+  /** Aborted when the connection starts closing: work done for it (a long tail lookup) can stop. */
+  get closing(): AbortSignal {
+    return this.closingController.signal;
+  }
+  private readonly closingController = new AbortController();
   private readonly ws: WebSocket;
   private readonly daemon: DaemonContext;
   private readonly subscriptions = new Map<number, SubscriptionHandle>();
+  /** Log frames queued on this socket, shared by all its log subscriptions (see send-window.ts). */
+  private readonly window = new SendWindow();
   private nextSubscription = 1;
   private inFlight = 0;
   private closed = false;
@@ -60,13 +69,27 @@ export class Session {
     this.ws.send(JSON.stringify({ t: 'evt', event, params }));
   }
 
-  /** Sends a binary log frame; done() runs once the socket has taken it. */
+  /** Sends a binary log frame, counted in the socket's send window; done() runs once the socket has taken it. */
   sendBinary(frame: Uint8Array, done: (err?: Error) => void): void {
     if (!this.isOpen()) {
       done(new Error('socket closed'));
       return;
     }
-    this.ws.send(frame, { binary: true }, done);
+    const release = this.window.add(frame.byteLength);
+    this.ws.send(frame, { binary: true }, (err) => {
+      release();
+      done(err ?? undefined);
+    });
+  }
+
+  /** True while the socket's log send window has room: every log subscription of the connection shares it. */
+  hasRoom(): boolean {
+    return this.window.hasRoom();
+  }
+
+  /** Resolves when the socket's log send window may have room again (or signal aborts, or the socket closes). */
+  waitForRoom(signal: AbortSignal): Promise<void> {
+    return this.window.waitForRoom(signal);
   }
 
   /** True while a log subscription of this connection is still sending. */
@@ -108,6 +131,8 @@ export class Session {
   private dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closingController.abort(new JobctlError('UNAVAILABLE', 'the connection closed'));
+    this.window.close();
     for (const sub of this.subscriptions.values()) sub.cancel();
     this.subscriptions.clear();
     this.daemon.sessions.delete(this);
@@ -120,7 +145,9 @@ export class Session {
       if (isBinary) throw new JobctlError('PROTOCOL', 'binary frames are only sent by the daemon (log data); send requests as JSON text frames');
       frame = decodeFrame(data);
     } catch (err) {
-      this.respond(frameErrorId(err), undefined, err);
+      // Over the frame limit nothing is parsed: the id, if any, is read from the frame's start.
+      const oversized = !isBinary && err instanceof JobctlError && err.code === 'TOO_LARGE';
+      this.respond(oversized ? leadingRequestId(data) : frameErrorId(err), undefined, err);
       return;
     }
     if (frame.t !== 'req') {

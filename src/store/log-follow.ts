@@ -1,4 +1,5 @@
 // Following a job's output: replay in pages, then live after each commit, paced by the consumer.
+import { JobctlError } from '../rpc/errors.ts';
 import type { StreamId } from '../rpc/model.ts';
 import { integer } from '../rpc/validate.ts';
 import { CAP_REASON_PREFIX, streamMask, type LogSql } from './log-sql.ts';
@@ -38,9 +39,14 @@ interface PageItem {
 export function followLog(ctx: FollowContext, jobId: number, q: LogFollowQuery = {}): AsyncIterableIterator<LogItem> {
   const mask = streamMask(q.streams);
   const afterSeq = seqNumber(q.afterSeq ?? 0, 'afterSeq');
-  // Not live: stop at the output stored now, however much the writer adds meanwhile.
-  const untilSeq = q.live === false ? (ctx.sql.last.get(jobId)?.seq ?? 0) : Number.MAX_SAFE_INTEGER;
-  return follow(ctx, jobId, afterSeq, untilSeq, mask, q.signal);
+  // Not live: stop at the output stored now (or at the caller's end point), however much the
+  // writer adds meanwhile.
+  const endSeq = q.endSeq === undefined ? undefined : seqNumber(q.endSeq, 'endSeq');
+  const untilSeq = q.live === false ? (endSeq ?? ctx.sql.last.get(jobId)?.seq ?? 0) : Number.MAX_SAFE_INTEGER;
+  // A job that exists now and is gone when the output runs out was deleted under the follower
+  // (retention): that must not read as the end of its output. An unknown job simply has none.
+  const existed = ctx.sql.jobExists.get(jobId) !== undefined;
+  return follow(ctx, jobId, afterSeq, untilSeq, mask, q.signal, existed);
 }
 
 async function* follow(
@@ -50,6 +56,7 @@ async function* follow(
   untilSeq: number,
   mask: number,
   signal: AbortSignal | undefined,
+  existed: boolean,
 ): AsyncGenerator<LogItem> {
   const { sql, notifier } = ctx;
   let after = afterSeq;
@@ -61,7 +68,10 @@ async function* follow(
     const page = readPage(sql, jobId, after, mask);
     if (page.length === 0) {
       // Checked and waited for in one synchronous step: no commit can slip in between.
-      if (!ctx.isLive(jobId) || untilSeq !== Number.MAX_SAFE_INTEGER) return;
+      if (!ctx.isLive(jobId) || untilSeq !== Number.MAX_SAFE_INTEGER) {
+        if (!ctx.isClosed()) checkNotDeleted(sql, jobId, after, untilSeq, existed);
+        return;
+      }
       await notifier.wait(jobId, signal);
       continue;
     }
@@ -79,6 +89,23 @@ async function* follow(
       }
     }
   }
+}
+
+/**
+ * Throws NOT_FOUND when the output ran out because it was deleted: the job is gone (retention), or
+ * chunks the follower was promised (up to a replay's end point) or has already read are no longer
+ * stored. The cap never causes this: it keeps the newest chunk.
+ */
+function checkNotDeleted(sql: LogSql, jobId: number, after: number, untilSeq: number, existed: boolean): void {
+  const gone = existed && sql.jobExists.get(jobId) === undefined;
+  // A replay ends at untilSeq, so running out before it means nothing after `after` is stored; a
+  // live follower that ran out has read chunks that must still be there.
+  const emptied = untilSeq !== Number.MAX_SAFE_INTEGER ? after < untilSeq : after > 0 && sql.last.get(jobId) === undefined;
+  if (!gone && !emptied) return;
+  const what = gone ? 'the job was deleted (retention of finished jobs)' : 'its stored output was deleted';
+  throw new JobctlError('NOT_FOUND', `the log of job ${jobId} was deleted while it was being read: ${what}; the output shown up to here is incomplete`, {
+    details: { id: jobId, afterSeq: after },
+  });
 }
 
 /** The next rows after `after`, bounded in chunks, bytes and rows; synchronous (no await inside). */

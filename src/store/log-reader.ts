@@ -1,5 +1,4 @@
-// Reading stored output: forward pages by seq, and finding where the last N lines start.
-import type { StreamId } from '../rpc/model.ts';
+// Reading stored output: forward pages by seq (where the last N lines start: log-tail.ts).
 import { integer } from '../rpc/validate.ts';
 import { streamMask, type LogSql } from './log-sql.ts';
 import type { LogChunk, LogReadQuery } from './log-types.ts';
@@ -10,12 +9,8 @@ export const READ_DEFAULT_LIMIT = 64;
 export const READ_MAX_LIMIT = 10_000;
 /** Default byte budget of one page. */
 export const READ_DEFAULT_MAX_BYTES = 1024 * 1024;
-/** Chunks fetched per step while walking backwards in {@link tailSeqOf}. */
-const TAIL_PAGE = 8;
-const NEWLINE = 0x0a;
 
 const seqNumber = integer(0, Number.MAX_SAFE_INTEGER);
-const lineCount = integer(0, Number.MAX_SAFE_INTEGER);
 const pageLimit = integer(1, READ_MAX_LIMIT);
 const byteCount = integer(1, Number.MAX_SAFE_INTEGER, ' bytes');
 
@@ -34,41 +29,4 @@ export function readLog(sql: LogSql, jobId: number, q: LogReadQuery = {}): LogCh
     if (bytes >= maxBytes) break;
   }
   return out;
-}
-
-/**
- * The afterSeq from which reading to the end yields at least the last `lines` lines of the chosen
- * streams. A line ends with "\n"; unterminated output at the end counts as a line. Walks backwards
- * a few chunks at a time and stops as soon as it has found enough line breaks.
- */
-export function tailSeqOf(sql: LogSql, jobId: number, lines: number, streams?: StreamId[]): number {
-  lineCount(lines, 'lines');
-  const mask = streamMask(streams);
-  let before = Number.MAX_SAFE_INTEGER;
-  let need = lines;
-  let newest = true;
-  for (;;) {
-    const page = sql.tailPage.all(jobId, before, mask, TAIL_PAGE);
-    for (const { seq, data } of page) {
-      let end = data.length; // search data[0, end)
-      if (newest) {
-        newest = false;
-        if (lines === 0) return seq;
-        // The break that ends the output closes the last line rather than starting one.
-        if (data[end - 1] === NEWLINE) end -= 1;
-      }
-      while (end > 0) {
-        const i = data.lastIndexOf(NEWLINE, end - 1);
-        if (i < 0) break;
-        need -= 1;
-        // The break in front of the oldest wanted line: start with this chunk, or after it when
-        // the break is its last byte.
-        if (need === 0) return i === data.length - 1 ? seq : seq - 1;
-        end = i;
-      }
-    }
-    const oldest = page.at(-1);
-    if (oldest === undefined || page.length < TAIL_PAGE) return 0;
-    before = oldest.seq;
-  }
 }

@@ -43,6 +43,44 @@ export interface LogFollowQuery {
    * open (`logs` without -f). Default true.
    */
   live?: boolean;
+  /**
+   * With live false: end after this seq instead of at the end stored at the call — a
+   * {@link LogStore.lastSeq} taken when the request came in, so that what the writer commits while
+   * the request is prepared (a tail lookup spans turns of the event loop) is not replayed.
+   */
+  endSeq?: number;
+}
+
+/** Where one stream's part of a tail begins. */
+export interface TailStart {
+  stream: StreamId;
+  /**
+   * The chunk of this stream that holds the first wanted byte; the stream's earlier chunks are not
+   * part of the tail. 0: from the stream's first chunk.
+   */
+  seq: number;
+  /** Bytes of that chunk before the first wanted byte (its whole length when the tail starts after it). */
+  skip: number;
+}
+
+/** The last N lines of each wanted stream, counted up to an end point. */
+export interface LogTail {
+  /** The last seq the lines were counted up to (0 for an empty log). */
+  endSeq: number;
+  /** Read after this seq to reach every stream's start: one less than the earliest start, never below 0. */
+  afterSeq: number;
+  /** One entry per wanted stream. */
+  starts: TailStart[];
+}
+
+/** How to look up a tail. */
+export interface LogTailQuery {
+  /** Only these streams (default both); each gets its own last N lines. */
+  streams?: StreamId[];
+  /** Count lines up to this seq (default: the last stored now). */
+  endSeq?: number;
+  /** Stops the lookup (it rejects with the signal's reason, or an UNAVAILABLE error). */
+  signal?: AbortSignal;
 }
 
 /** Stores and serves the output of jobs. */
@@ -51,12 +89,17 @@ export interface LogStore {
   writer(jobId: number): LogWriter;
   /** Stored chunks in ascending seq, one page at a time. An unknown job has none. */
   read(jobId: number, q?: LogReadQuery): LogChunk[];
+  /** The seq of the job's last stored chunk now (0 when none): an end point for a later tail or replay. */
+  lastSeq(jobId: number): number;
   /**
-   * The afterSeq at which to start so that reading to the end yields at least the last `lines`
-   * lines (chunks may hold more; the caller trims). Reads backwards a few chunks at a time.
-   * 0 when the stored output holds fewer lines.
+   * Where the last `lines` lines of each wanted stream begin, counting up to `endSeq`. Lines are
+   * counted per stream: a line ends at a newline of its own stream, so the other stream's chunks
+   * inside it do not split it; unterminated output at the end counts as a line. Reads backwards,
+   * and spreads the reading over turns of the event loop (a bounded number of bytes per turn,
+   * shared by every lookup in the process), so a huge `lines` on a huge log never stalls the
+   * process. Use {@link tailPart} to cut chunks to it.
    */
-  tailSeq(jobId: number, lines: number, streams?: StreamId[]): number;
+  tail(jobId: number, lines: number, q?: LogTailQuery): Promise<LogTail>;
   /**
    * Replays the output after `afterSeq`, then waits for new commits while the job's writer is open;
    * ends at the end of the output once no writer is open (or the store closes). Pull-based: it

@@ -2,7 +2,8 @@
 import type Database from 'better-sqlite3';
 import { JobctlError } from '../rpc/errors.ts';
 import { followLog } from './log-follow.ts';
-import { readLog, tailSeqOf } from './log-reader.ts';
+import { readLog } from './log-reader.ts';
+import { findTail } from './log-tail.ts';
 import { prepareLogSql } from './log-sql.ts';
 import type { LogStore } from './log-types.ts';
 import type { CommitGate } from './commit-gate.ts';
@@ -54,7 +55,8 @@ export function createLogStore(
       return w;
     },
     read: (jobId, q) => readLog(sql, jobId, q),
-    tailSeq: (jobId, lines, streams) => tailSeqOf(sql, jobId, lines, streams),
+    lastSeq: (jobId) => sql.last.get(jobId)?.seq ?? 0,
+    tail: (jobId, lines, q) => findTail(sql, jobId, lines, q),
     follow: (jobId, q) => followLog(followContext, jobId, q),
     isLive: (jobId) => live.has(jobId),
     deleteJobLogs(jobId) {

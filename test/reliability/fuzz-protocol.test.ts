@@ -3,7 +3,8 @@
 // byte-mutated text, deep nesting, huge values, lone surrogates, binary frames, invalid UTF-8 and
 // oversized messages. Held: the daemon never dies, every frame gets one response that is a valid
 // result or a coded error (never INTERNAL: that would be an unexpected exception), a connection is
-// only ever closed for what RFC 6455 says closes it (invalid UTF-8: 1007, over the size limit: 1009),
+// only ever closed for what RFC 6455 says closes it (invalid UTF-8: 1007, over the hard size limit
+// the daemon will not read: 1009; a frame between the frame limit and that gets a TOO_LARGE answer),
 // and a second client keeps getting answers throughout. SHORT ~5,000 cases; JOBCTL_LONG=1: 100,000.
 // A failure prints the seed: JOBCTL_SEED=N replays the same run.
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { test } from 'node:test';
 import type { IdentityPems } from '../../src/pki/index.ts';
 import { ERROR_CODES } from '../../src/rpc/errors.ts';
 import { METHOD_NAMES } from '../../src/rpc/methods.ts';
+import { HARD_FRAME_BYTES } from '../../src/daemon/frame-limit.ts';
 import { MAX_FRAME_BYTES } from '../../src/rpc/protocol.ts';
 import { isAlive } from '../support/poll.ts';
 import { adminIdentity, connect, daemon, fuzzSeed, integrityCheck, issueIdentity, openRaw, percentile, rng, scale, spec, tempDir, type RawClient } from './helpers.ts';
@@ -177,18 +179,18 @@ function makeCase(r: Rand, f: Fixture, nextId: () => number): Case {
       // Keys JSON.stringify cannot write as own properties: spliced into the text.
       text = text.replace(/"params":\{(\}?)/, (_m, close: string) => `"params":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}${close ? '}' : ','}`);
     }
-    return { data: text, binary: false, id, mayClose: Buffer.byteLength(text) > MAX_FRAME_BYTES ? 1009 : null, kind: 'mutated' };
+    return { data: text, binary: false, id, mayClose: Buffer.byteLength(text) > HARD_FRAME_BYTES ? 1009 : null, kind: 'mutated' };
   }
   if (roll < 0.7) {
     // A valid request, unmutated: the handlers' happy paths interleaved with the garbage.
     const text = JSON.stringify({ t: 'req', id, method, params });
-    return { data: text, binary: false, id, mayClose: Buffer.byteLength(text) > MAX_FRAME_BYTES ? 1009 : null, kind: 'valid' };
+    return { data: text, binary: false, id, mayClose: Buffer.byteLength(text) > HARD_FRAME_BYTES ? 1009 : null, kind: 'valid' };
   }
   if (roll < 0.8) {
     // Damaged envelope: the id may be unreadable.
     const base = JSON.stringify(r() < 0.5 ? { t: 'req', id, method, params } : mutate(r, { t: 'req', id, method, params })) ?? 'null';
     const text = damageText(r, base);
-    return { data: text, binary: false, id: null, mayClose: Buffer.byteLength(text) > MAX_FRAME_BYTES ? 1009 : null, kind: 'damaged' };
+    return { data: text, binary: false, id: null, mayClose: Buffer.byteLength(text) > HARD_FRAME_BYTES ? 1009 : null, kind: 'damaged' };
   }
   if (roll < 0.86) return { data: JSON.stringify(randomJson(r)) ?? 'null', binary: false, id: null, mayClose: null, kind: 'random-json' };
   if (roll < 0.9) {
@@ -207,7 +209,7 @@ function makeCase(r: Rand, f: Fixture, nextId: () => number): Case {
     // Big but within the frame limit: a request whose params carry most of a MiB.
     const base = JSON.stringify({ t: 'req', id, method, params: { ...(params as object), pad: '' } });
     const room = MAX_FRAME_BYTES - Buffer.byteLength(base);
-    if (room < 1000) return { data: base, binary: false, id, mayClose: Buffer.byteLength(base) > MAX_FRAME_BYTES ? 1009 : null, kind: 'big' };
+    if (room < 1000) return { data: base, binary: false, id, mayClose: Buffer.byteLength(base) > HARD_FRAME_BYTES ? 1009 : null, kind: 'big' };
     const text = base.replace('"pad":""', `"pad":"${'y'.repeat(int(r, room / 2, room))}"`);
     return { data: text, binary: false, id, mayClose: null, kind: 'big' };
   }
@@ -215,8 +217,10 @@ function makeCase(r: Rand, f: Fixture, nextId: () => number): Case {
     // Bytes that are not UTF-8 in a text frame: ws closes with 1007 before any of our code runs.
     return { data: Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0xff, 0xfe, 0x22, 0x7d]), binary: false, id: null, mayClose: 1007, kind: 'invalid-utf8' };
   }
-  // Over the frame limit: ws closes with 1009.
-  return { data: Buffer.alloc(MAX_FRAME_BYTES + int(r, 1, 4096), 0x20), binary: false, id: null, mayClose: 1009, kind: 'oversize' };
+  // Over the frame limit: answered with TOO_LARGE (no id to read in spaces: id 0); over the hard
+  // limit, unread: ws closes with 1009.
+  if (r() < 0.5) return { data: Buffer.alloc(MAX_FRAME_BYTES + int(r, 1, 4096), 0x20), binary: false, id: null, mayClose: null, kind: 'oversize' };
+  return { data: Buffer.alloc(HARD_FRAME_BYTES + int(r, 1, 4096), 0x20), binary: false, id: null, mayClose: 1009, kind: 'oversize-hard' };
 }
 
 /** Checks one response frame; returns a description of what is wrong, or null. */
@@ -233,6 +237,7 @@ function checkResponse(json: Record<string, unknown> | null, c: Case): string | 
     if (e.code === 'INTERNAL') return `INTERNAL (an unexpected exception): ${String(e.message).slice(0, 300)}`;
     if (typeof e.message !== 'string' || e.message.length === 0) return 'an error without a message';
   }
+  if (c.kind === 'oversize' && (json.error as { code?: unknown } | undefined)?.code !== 'TOO_LARGE') return `an oversized frame answered with ${JSON.stringify(json).slice(0, 200)}`;
   return null;
 }
 
