@@ -1,11 +1,16 @@
 // The idle daemon: CPU time used and resident memory over one window, for every tool that keeps a
 // daemon (jobctl, pm2, the tsp server), each after it has run one job. All are watched over the same
 // window, so the machine's load is the same for all.
-import { cpuMs, median, progress, QUICK, rssBytes, sleep } from './lib.ts';
+import { cpuMs, median, progress, QUICK, rssBytes, sleep, withChildren } from './lib.ts';
 import type { Peer } from './peers.ts';
 import type { Row } from './report.ts';
 
-/** CPU % of one core and RSS over the window. */
+/** CPU time (ms) of a daemon and its helper processes, summed. */
+const treeCpuMs = (pid: number): number => withChildren(pid).reduce((sum, p) => sum + (cpuMs(p) ?? 0), 0);
+/** RSS (bytes) of a daemon and its helper processes, summed. */
+const treeRssBytes = (pid: number): number => withChildren(pid).reduce((sum, p) => sum + (rssBytes(p) ?? 0), 0);
+
+/** CPU % of one core and RSS over the window, each daemon counted with its helper processes (no job runs then). */
 export async function idleDaemons(peers: Peer[]): Promise<Row[]> {
   const seconds = QUICK ? 20 : 60;
   const watched = peers.filter((p) => p.daemonPid() !== null);
@@ -20,14 +25,14 @@ export async function idleDaemons(peers: Peer[]): Promise<Row[]> {
   await sleep(15_000);
   progress(`idle daemons: ${seconds} s, ${watched.map((p) => `${p.name} (pid ${p.daemonPid()})`).join(', ')}`);
   const pids = new Map(watched.map((p) => [p.name, p.daemonPid() as number]));
-  const cpu0 = new Map([...pids].map(([k, pid]) => [k, cpuMs(pid) ?? 0]));
+  const cpu0 = new Map([...pids].map(([k, pid]) => [k, treeCpuMs(pid)]));
   const rss = new Map<string, number[]>([...pids].map(([k]) => [k, []]));
   for (let s = 0; s < seconds; s += 5) {
-    for (const [k, pid] of pids) rss.get(k)?.push(rssBytes(pid) ?? Number.NaN);
+    for (const [k, pid] of pids) rss.get(k)?.push(treeRssBytes(pid));
     await sleep(5000);
   }
-  const cpu = new Map([...pids].map(([k, pid]) => [k, ((cpuMs(pid) ?? Number.NaN) - (cpu0.get(k) ?? 0)) / (seconds * 1000) * 100]));
-  const cpuMsUsed = new Map([...pids].map(([k, pid]) => [k, (cpuMs(pid) ?? Number.NaN) - (cpu0.get(k) ?? 0)]));
+  const cpu = new Map([...pids].map(([k, pid]) => [k, (treeCpuMs(pid) - (cpu0.get(k) ?? 0)) / (seconds * 1000) * 100]));
+  const cpuMsUsed = new Map([...pids].map(([k, pid]) => [k, treeCpuMs(pid) - (cpu0.get(k) ?? 0)]));
   const j = cpu.get('jobctl');
   const jr = median(rss.get('jobctl') ?? []) / 1024 / 1024;
   return [
@@ -42,7 +47,7 @@ export async function idleDaemons(peers: Peer[]): Promise<Row[]> {
     },
     {
       scenario: 'idle daemon',
-      figure: 'resident memory (median of samples every 5 s)',
+      figure: 'resident memory, daemon + its helper processes (median of samples every 5 s)',
       unit: 'MiB',
       values: Object.fromEntries(peers.map((p) => [p.name, pids.has(p.name) ? median(rss.get(p.name) ?? []) / 1024 / 1024 : 'no daemon'])),
       target: '< 80 MiB',

@@ -226,6 +226,16 @@ export function rssBytes(pid: number): number | null {
   }
 }
 
+/** The process and its children (a daemon and its helpers, e.g. jobctl-spawner, when no job runs). */
+export function withChildren(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return [pid, ...children];
+  } catch {
+    return [pid];
+  }
+}
+
 /** Size of a file, 0 when missing. */
 export function fileSize(path: string): number {
   try {
