@@ -174,6 +174,9 @@ async function buildExecutable(versions, addon) {
   // jobctl-spawner (built by scripts/build.mjs next to the bundle): execve needs a file, so the
   // daemon writes it to its cache directory under this hash (src/jobs/spawner/spawner-file.ts).
   const spawnerBytes = readFileSync(join(root, config.assets['jobctl-spawner']));
+  // The executable goes to other hosts: a spawner linked against this host's glibc could not start
+  // there (and every job would fail). scripts/build.mjs links it statically where libc.a exists.
+  if (hasElfInterpreter(spawnerBytes)) throw new Error(`${config.assets['jobctl-spawner']} is dynamically linked; the single executable needs a static one (install the C library's static archive, e.g. Debian's libc6-dev or Fedora's glibc-static, and run npm run build)`);
   writeFileSync(join(root, config.assets['jobctl-spawner.sha256']), `${sha256(spawnerBytes)}\n`);
 
   const key = sha256(versions.node, readFileSync(seaMain), addonBytes, spawnerBytes, readFileSync(SEA_CONFIG), readFileSync(new URL(import.meta.url)));
@@ -197,6 +200,16 @@ async function buildExecutable(versions, addon) {
   renameSync(temp, OUTPUT);
   writeFileSync(keyFile, JSON.stringify({ key, size: statSync(OUTPUT).size }));
   log(`${relative(root, OUTPUT)}: jobctl ${version} on node ${versions.node}, ${(statSync(OUTPUT).size / 2 ** 20).toFixed(1)} MiB`);
+}
+
+/** True when an ELF64 little-endian file has a PT_INTERP program header (it needs a dynamic loader). */
+function hasElfInterpreter(bytes) {
+  if (bytes.readUInt32BE(0) !== 0x7f454c46 || bytes[4] !== 2 || bytes[5] !== 1) throw new Error('jobctl-spawner is not a 64-bit little-endian ELF file');
+  const phoff = Number(bytes.readBigUInt64LE(0x20));
+  const entrySize = bytes.readUInt16LE(0x36);
+  const count = bytes.readUInt16LE(0x38);
+  for (let i = 0; i < count; i++) if (bytes.readUInt32LE(phoff + i * entrySize) === 3) return true;
+  return false;
 }
 
 /** npm's own node-gyp: npm exports its path to scripts; otherwise it sits next to npm's CLI. */

@@ -260,7 +260,9 @@ export class Supervisor {
   /** The spawner for the next job: started on first use, and again after an unexpected end. */
   private spawner(): Spawner {
     if (!this.spawnerProcess?.alive) {
-      this.spawnerProcess = new Spawner(this.spawnerPath, (reason) => this.warn(`${reason}; its running jobs are lost, new jobs get a new spawner`));
+      // Looked up again for a replacement: a cached copy in the temp dir may have been cleaned away.
+      const file = this.spawnerProcess ? (this.options.spawnerFile ?? spawnerFile()) : this.spawnerPath;
+      this.spawnerProcess = new Spawner(file, (reason) => this.warn(`${reason}; its running jobs are lost, new jobs get a new spawner`));
     }
     return this.spawnerProcess;
   }

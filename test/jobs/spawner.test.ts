@@ -3,6 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -138,6 +139,31 @@ describe('jobctl-spawner', () => {
       await pollUntil('the orphaned sleep is gone', () => !isAlive(pid));
     } finally {
       await spawner.close();
+    }
+  });
+
+  // Without the fix the blocked child also holds the spawner's stdout, so the death is never even seen:
+  // the timeout turns that hang into a failure.
+  test('a child still setting up when the spawner dies dies with it (it would escape its cgroup otherwise)', { timeout: 20_000 }, async () => {
+    const spawner = new Spawner(spawnerFile());
+    const dir = mkdtempSync(join(tmpdir(), 'jobctl-spawner-'));
+    try {
+      // A FIFO as the "cgroup.procs" file: the child's open for writing blocks, mid-setup, forever.
+      const fifo = join(dir, 'cgroup.procs');
+      assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+      const marker = join(dir, 'ran');
+      const p = spawner.spawn({ argv: ['/bin/touch', marker], cwd: '/', env: {}, procsFiles: [fifo] });
+      await p.pipes; // SPAWNED: the child exists
+      const [spawnerPid] = spawnerChildren();
+      assert.ok(spawnerPid);
+      process.kill(spawnerPid, 'SIGKILL');
+      const { pid } = await p.started;
+      assert.ok(pid > 0, 'the child was never reported');
+      await pollUntil('the half-started child is gone', () => !isAlive(pid));
+      assert.equal(existsSync(marker), false);
+    } finally {
+      await spawner.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

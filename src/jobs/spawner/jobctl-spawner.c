@@ -39,6 +39,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* close_range(2) is Linux 5.9; headers older than that lack the number (the same, 436, everywhere). */
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
 enum { REQ_SPAWN = 1, REQ_OPENED = 2 };
 enum { EV_SPAWNED = 1, EV_STARTED = 2, EV_FAILED = 3, EV_EXITED = 4 };
 enum { STAGE_PIPE = 1, STAGE_FORK = 2, STAGE_JOIN = 3, STAGE_CWD = 4, STAGE_STDIO = 5, STAGE_EXEC = 6, STAGE_REQUEST = 7 };
@@ -93,9 +98,10 @@ static void close_if(int *fd) {
   *fd = -1;
 }
 
+/* The live entry of pid: an exited one may linger (until OPENED) while the kernel reuses its pid. */
 static struct job *find_pid(pid_t pid) {
   for (size_t i = 0; i < njobs; i++)
-    if (jobs[i].pid == pid) return &jobs[i];
+    if (jobs[i].pid == pid && !jobs[i].exited) return &jobs[i];
   return NULL;
 }
 
@@ -129,7 +135,11 @@ static void child_fail(int status_w, int stage, int err, int index, int code) {
 }
 
 /* In the forked child: everything between fork and exec. Never returns. */
-static void child(int status_w, int out_w, int err_w, const char *cwd, char **procs, uint32_t nprocs, char **argv, char **envp) {
+static void child(pid_t spawner, int status_w, int out_w, int err_w, const char *cwd, char **procs, uint32_t nprocs, char **argv, char **envp) {
+  /* Should the spawner die while this child is still joining its cgroups (a v1 write can take
+     tens of ms), the daemon could find the cgroup empty, remove nothing and never learn of this
+     process: so it dies with the spawner until the exec. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != spawner) _exit(125);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -150,6 +160,9 @@ static void child(int status_w, int out_w, int err_w, const char *cwd, char **pr
   /* dup2 clears FD_CLOEXEC on the copy: 0, 1 and 2 are the only descriptors the command inherits
      (every other one of ours is CLOEXEC). */
   if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) child_fail(status_w, STAGE_STDIO, errno, 0, 126);
+  /* The death signal survives execve: the command must not die with the spawner (the daemon kills
+     a job through its cgroup when it must). */
+  if (prctl(PR_SET_PDEATHSIG, 0) != 0) child_fail(status_w, STAGE_STDIO, errno, 0, 126);
   /* execvp searches the PATH of the environment it runs with: the job's, as env(1) would. */
   environ = envp;
   execvp(argv[0], argv);
@@ -205,8 +218,9 @@ static void spawn(int32_t token, char *body, uint32_t size) {
   }
   /* Best effort: refused (EPERM over the user's limit, EBUSY) means the default size. */
   int big = big_pipes < MAX_BIG_PIPES && fcntl(out[1], F_SETPIPE_SZ, BIG_PIPE_BYTES) >= 0;
+  pid_t self = getpid();
   pid_t pid = fork();
-  if (pid == 0) child(status[1], out[1], err[1], strs[0], procs, nprocs, argv, envp);
+  if (pid == 0) child(self, status[1], out[1], err[1], strs[0], procs, nprocs, argv, envp);
   int e = errno;
   free(strs);
   close(status[1]);

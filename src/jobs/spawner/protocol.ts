@@ -126,7 +126,7 @@ export function errnoText(errno: number): string {
 }
 
 /** The user-facing reason for a FAILED event, in the words the supervisor has always used. */
-export function describeFailure(event: SpawnerEvent, request: SpawnRequest): string {
+export function describeFailure(event: SpawnerEvent, request: Pick<SpawnRequest, 'argv' | 'cwd' | 'procsFiles'>): string {
   const reason = errnoText(event.b);
   switch (event.a) {
     case Stage.join:

@@ -40,7 +40,8 @@ export interface SpawnedProcess {
 }
 
 interface Pending {
-  request: SpawnRequest;
+  /** What a failure message names (not the whole argv and env: they may be large, and live as long as the job). */
+  request: Pick<SpawnRequest, 'cwd' | 'procsFiles'> & { argv: readonly string[] };
   sink: OutputSink | undefined;
   pid: number;
   /** Why the job's output could not be taken over, when that happened. */
@@ -96,7 +97,9 @@ export class Spawner {
         resolve();
       };
       this.child.once('error', (err) => end(`could not run: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
-      this.child.once('exit', (code, signal) => end(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+      // 'close', not 'exit': events still in its stdout pipe at its death are read first (an EXITED
+      // written just before would be lost otherwise).
+      this.child.once('close', (code, signal) => end(signal ? `was killed by ${signal}` : `exited with code ${code}`));
     });
   }
 
@@ -114,7 +117,7 @@ export class Spawner {
     this.nextToken = token === MAX_TOKEN ? 1 : token + 1;
     let pending!: Pending;
     const started = new Promise<{ pid: number; error: string | null }>((resolveStarted) => {
-      pending = { request, sink, pid: 0, pipeError: null, resolveStarted, resolvePipes: () => undefined, resolveExit: () => undefined };
+      pending = { request: { cwd: request.cwd, procsFiles: request.procsFiles, argv: request.argv.slice(0, 1) }, sink, pid: 0, pipeError: null, resolveStarted, resolvePipes: () => undefined, resolveExit: () => undefined };
     });
     const pipes = new Promise<[Readable, Readable] | null>((resolve) => (pending.resolvePipes = resolve));
     const exit = new Promise<SpawnedExit>((resolve) => (pending.resolveExit = resolve));
@@ -185,11 +188,15 @@ export class Spawner {
     } catch (err) {
       for (const fd of fds) closeSync(fd);
       p.pipeError = `could not take over the job's output pipes: ${(err as Error).message}`;
-      // The command must not run unseen: its process group dies now (its cgroup, if any, later).
-      try {
-        process.kill(-event.pid, 'SIGKILL');
-      } catch {
-        // already gone
+      // The command must not run unseen: it dies now (its cgroup, if any, is killed later). The pid
+      // first: SPAWNED comes right after fork, maybe before the child's setsid made the group. It is
+      // the spawner's unreaped child, so the pid cannot have been reused yet.
+      for (const target of [event.pid, -event.pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
       return null;
     } finally {
