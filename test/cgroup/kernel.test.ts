@@ -296,8 +296,16 @@ describe('real kernel', { skip: SKIP ?? false }, () => {
     const groupKill = groupFile !== undefined && read(groupFile) === '1';
     if (host.capabilities.layout === 'unified') assert.ok(groupKill, 'v2 jobs get memory.oom.group = 1 (kernel >= 4.19)');
     // tail keeps everything after the last newline; /dev/zero has none, so it grows until killed.
-    const child = spawnInJob(job.procsFiles, 'head -c 200M /dev/zero | tail > /dev/null; exit 0');
-    const exit = await exitOf(child);
+    let exit = await exitOf(spawnInJob(job.procsFiles, 'head -c 200M /dev/zero | tail > /dev/null; exit 0'));
+    // v1 kills one process per OOM. Under load a second OOM can come before the first victim's
+    // memory is freed and take the shell as well (seen on this host during a CI run with other work
+    // on both CPUs, and in the QEMU hybrid guest): that run says nothing about "the main process
+    // exits 0", so it is run again (the job cgroup, empty again, is reused).
+    for (let attempt = 1; !groupKill && exit.signal === 'SIGKILL' && attempt < 4; attempt++) {
+      t.diagnostic(`attempt ${attempt}: the shell was OOM-killed too (${JSON.stringify(exit)}); again`);
+      assert.equal(await job.waitEmpty(5000), true);
+      exit = await exitOf(spawnInJob(job.procsFiles, 'head -c 200M /dev/zero | tail > /dev/null; exit 0'));
+    }
     if (groupKill) {
       // memory.oom.group = 1: the kernel kills every process of the cgroup, the main shell included.
       assert.equal(exit.signal, 'SIGKILL', `the whole job is killed on v2: ${JSON.stringify(exit)}`);
