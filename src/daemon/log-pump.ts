@@ -3,7 +3,7 @@
 // sent but not yet handed to the kernel, the pump waits before it sends the next frame and pulls
 // nothing more from the store — a slow reader costs the daemon one page per subscription, never a
 // backlog, and a client that reads steadily is never cut off for following many jobs at once.
-import type { LogItem } from '../store/index.ts';
+import { TurnBudget, type LogItem } from '../store/index.ts';
 
 /** How a pump delivers; implemented by the session over its socket. */
 export interface PumpSink {
@@ -28,20 +28,8 @@ export interface PumpSink {
  */
 export const TURN_BUDGET = 1024 * 1024;
 
-let spentThisTurn = 0;
-let resetQueued = false;
-
-/** Counts bytes against this turn's budget; the count restarts on the next turn. */
-function spend(bytes: number): void {
-  spentThisTurn += bytes;
-  if (!resetQueued) {
-    resetQueued = true;
-    setImmediate(() => {
-      spentThisTurn = 0;
-      resetQueued = false;
-    });
-  }
-}
+/** Shared by every pump of the daemon. */
+const budget = new TurnBudget(TURN_BUDGET);
 
 /** Runs a pump until the iterator ends, the socket closes or signal aborts; resolves with why it ended. */
 export async function pumpLogs(
@@ -57,7 +45,7 @@ export async function pumpLogs(
       if (signal.aborted) return 'unsubscribed';
       if (!sink.isOpen() || sendError) return 'closed';
       // Over this turn's budget: the next turn (I/O is polled in between).
-      while (spentThisTurn >= TURN_BUDGET) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (budget.exhausted) await budget.available();
       if (signal.aborted) return 'unsubscribed';
       const next = await items.next();
       if (next.done) return 'finished';
@@ -73,7 +61,7 @@ export async function pumpLogs(
         if (signal.aborted) return 'unsubscribed';
         if (!sink.isOpen() || sendError) return 'closed';
       }
-      spend(frame.byteLength);
+      budget.spend(frame.byteLength);
       sink.sendBinary(frame, (err) => {
         if (err) sendError = err;
       });

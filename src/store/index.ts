@@ -20,6 +20,7 @@ export type { CheckpointMode, CheckpointOptions, CheckpointStatus } from './chec
 export type { JobQuery, JobRepository, JobResult, JobRow, JobStart, NewJob } from './jobs.ts';
 export type { LogChunk, LogFollowQuery, LogItem, LogReadQuery, LogStore, LogTail, LogTailQuery, LogWriter, TailStart } from './log-types.ts';
 export { tailPart } from './log-tail.ts';
+export { TurnBudget } from './turn-budget.ts';
 export type { Migration } from './migrate.ts';
 export { migrate, parseMigrations } from './migrate.ts';
 export { COMMIT_INTERVAL_MS } from './log-writer.ts';

@@ -8,6 +8,7 @@ import type { StreamId } from '../rpc/model.ts';
 import { integer } from '../rpc/validate.ts';
 import { streamMask, type LogSql } from './log-sql.ts';
 import type { LogChunk, LogTail, LogTailQuery, TailStart } from './log-types.ts';
+import { TurnBudget } from './turn-budget.ts';
 
 /** Seqs looked at per step while walking backwards (a step also ends at the turn's byte budget). */
 const TAIL_STEP_SEQS = 1024;
@@ -24,20 +25,8 @@ const NEWLINE = 0x0a;
 const lineCount = integer(0, Number.MAX_SAFE_INTEGER);
 const seqNumber = integer(0, Number.MAX_SAFE_INTEGER);
 
-let spentThisTurn = 0;
-let resetQueued = false;
-
-/** Counts bytes against this turn's budget; the count restarts on the next turn. */
-function spend(bytes: number): void {
-  spentThisTurn += bytes;
-  if (!resetQueued) {
-    resetQueued = true;
-    setImmediate(() => {
-      spentThisTurn = 0;
-      resetQueued = false;
-    });
-  }
-}
+/** Shared by every tail lookup of the process. */
+const budget = new TurnBudget(TAIL_TURN_BYTES);
 
 /** Per-stream progress of a lookup. */
 interface StreamScan {
@@ -59,22 +48,22 @@ export async function findTail(sql: LogSql, jobId: number, lines: number, q: Log
   const first = sql.first.get(jobId)?.seq ?? 0;
   let before = endSeq + 1;
   while (before > first && scans.some((s) => s.start === null)) {
-    while (spentThisTurn >= TAIL_TURN_BYTES) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+    if (budget.exhausted) {
+      await budget.available();
       if (q.signal?.aborted) throw q.signal.reason ?? new JobctlError('UNAVAILABLE', 'the tail lookup was cancelled');
     }
     const from = Math.max(first, before - TAIL_STEP_SEQS);
     // Rows of a stream that has its lines (or was not asked for) are passed over in SQL, their
     // blobs unread; they still cost a little each.
-    spend((before - from) * ROW_COST);
+    budget.spend((before - from) * ROW_COST);
     const counting = streamMask(scans.filter((s) => s.start === null).map((s) => s.stream));
     let next = from;
     // iterate(), not all(): the step ends at the turn's budget without loading the rows past it.
     for (const { seq, stream, data } of sql.tailPage.iterate(jobId, before, from, counting)) {
-      spend(data.length);
+      budget.spend(data.length);
       const scan = scans.find((s) => s.stream === stream);
       if (scan !== undefined && scan.start === null && data.length > 0) scan.start = startIn(scan, seq, data);
-      if (spentThisTurn >= TAIL_TURN_BYTES || scans.every((s) => s.start !== null)) {
+      if (budget.exhausted || scans.every((s) => s.start !== null)) {
         next = seq;
         break;
       }

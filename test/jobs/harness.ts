@@ -1,5 +1,5 @@
 // A real supervisor over a real SQLite file and the host's real cgroups, in a temp dir, for tests.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -64,4 +64,16 @@ export function output(store: Store, id: number): { stdout: Buffer; stderr: Buff
     after = page[page.length - 1]!.seq;
   }
   return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), order };
+}
+
+/** PIDs of this process's children that run jobctl-spawner (a supervisor's or a Spawner's). */
+export function spawnerChildren(): number[] {
+  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return children.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'jobctl-spawner';
+    } catch {
+      return false;
+    }
+  });
 }

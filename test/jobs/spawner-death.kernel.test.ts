@@ -5,19 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isAlive, pollUntil, SLOWDOWN } from '../support/poll.ts';
-import { makeHarness } from './harness.ts';
-
-/** PIDs of this process's children whose command is jobctl-spawner. */
-function spawnerChildren(): number[] {
-  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  return children.filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'jobctl-spawner';
-    } catch {
-      return false;
-    }
-  });
-}
+import { makeHarness, spawnerChildren } from './harness.ts';
 
 describe('supervisor: the spawner dies', { skip: process.getuid?.() !== 0 && 'needs root (cgroups)' }, () => {
   test('a running job ends lost with the reason, nothing of it survives, and the next job starts', async () => {

@@ -2,7 +2,7 @@
 // here (supervisor.kernel.test.ts covers placement); these are the process-level promises.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { Spawner } from '../../src/jobs/spawner/spawner.ts';
 import { spawnerFile } from '../../src/jobs/spawner/spawner-file.ts';
 import { isAlive, pollUntil } from '../support/poll.ts';
+import { spawnerChildren } from './harness.ts';
 
 function collect(stream: Readable): Promise<string> {
   return new Promise((resolve) => {
@@ -26,17 +27,6 @@ async function run(spawner: Spawner, argv: string[], extra: { cwd?: string; env?
   return { started: await p.started, exit: await p.exit, stdout, stderr };
 }
 
-/** The spawner processes that are children of this process. */
-function spawnerChildren(): number[] {
-  const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  return children.filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'jobctl-spawner';
-    } catch {
-      return false;
-    }
-  });
-}
 
 describe('jobctl-spawner', () => {
   test('runs argv with exactly the environment and cwd given, stdout and stderr apart, and reports the exit code', async () => {
