@@ -32,7 +32,7 @@ export interface Finished {
 }
 
 /** Runs a command to its end and measures its wall time from spawn to close; never throws for a status. */
-export function timed(file: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 60_000): Promise<Finished> {
+export function timed(file: string, args: string[], env: NodeJS.ProcessEnv = measuredEnv(), timeoutMs = 60_000): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const t0 = nowMs();
     const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,6 +64,19 @@ export interface BenchDaemon {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment of every timed process: ours without NODE_EXTRA_CA_CERTS. This workplace sets it
+ * for its package proxy, and Node 20 then parses its ≈ 140 certificates at every start (≈ 35–45 ms
+ * here), before any code of ours: it made `node -e 0` and every jobctl command slower by the same
+ * amount and the ratios look better than a user without it would see (docs/BENCHMARKS.md, "CLI").
+ * bench/compare/lib.ts cleanEnv() does the same for the comparison.
+ */
+export function measuredEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
 /** Starts `jobctl daemon` on 127.0.0.1:0 with a fresh home and waits until daemon.json names it. */
 export async function startDaemon(): Promise<BenchDaemon> {
   const home = tempDir('jobctl-bench-home-');
@@ -71,7 +84,7 @@ export async function startDaemon(): Promise<BenchDaemon> {
   let log = '';
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const env = { ...process.env, JOBCTL_NO_AUTOSTART: '1', NO_COLOR: '1' };
+  const env = { ...measuredEnv(), JOBCTL_NO_AUTOSTART: '1', NO_COLOR: '1' };
   let unregister = (): void => undefined;
   const stop = async (): Promise<void> => {
     unregister();

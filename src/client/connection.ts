@@ -47,14 +47,19 @@ export class Connection {
     return Connection.over(endpoint, await dialDaemon(endpoint, identity, { timeoutMs }), timeoutMs);
   }
 
-  /** Finishes the connection dialDaemon began: the TLS handshake, then the WebSocket upgrade. */
-  static over(endpoint: string, dialed: DialedSocket, timeoutMs = 10_000): Promise<Connection> {
+  /**
+   * Finishes the connection dialDaemon began: the TLS handshake and the check of the daemon's
+   * certificate (nothing is written before it passed), then the WebSocket upgrade.
+   */
+  static async over(endpoint: string, dialed: DialedSocket, timeoutMs = 10_000): Promise<Connection> {
+    const early = dialed.earlyError();
+    if (early || dialed.socket.destroyed) throw explainConnectError((early ?? new Error('socket hang up')) as NodeJS.ErrnoException, endpoint);
+    try {
+      await dialed.verified;
+    } catch (err) {
+      throw explainConnectError((dialed.earlyError() ?? err) as NodeJS.ErrnoException, endpoint);
+    }
     return new Promise((resolve, reject) => {
-      const early = dialed.earlyError();
-      if (early || dialed.socket.destroyed) {
-        reject(explainConnectError((early ?? new Error('socket hang up')) as NodeJS.ErrnoException, endpoint));
-        return;
-      }
       const ws = new WebSocket(endpoint, subprotocolFor(PROTOCOL_VERSION), {
         createConnection: () => dialed.socket,
         maxPayload: MAX_FRAME_BYTES + 64,

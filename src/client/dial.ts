@@ -3,6 +3,7 @@
 // the daemon works on the ClientHello (its signature, our certificate) it loads ws and http — ≈ 3 ms
 // of module loading that would otherwise come before the first packet (docs/BENCHMARKS.md, "CLI").
 import { connect, type TLSSocket } from 'node:tls';
+import { daemonCertificateProblem } from '../pki/daemon-check.ts';
 import type { IdentityPems } from '../pki/identity-dir.ts';
 import { tlsClientOptions } from '../pki/tls.ts';
 import { JobctlError, isJobctlError } from '../rpc/errors.ts';
@@ -13,6 +14,11 @@ export interface DialedSocket {
   socket: TLSSocket;
   /** The error the socket reported before anyone else listened, if any (checked when it is adopted). */
   earlyError(): Error | null;
+  /**
+   * Resolves once the handshake is done and the daemon's certificate passed daemonCertificateProblem;
+   * rejects (and the socket is destroyed) otherwise. Nothing may be written on the socket before.
+   */
+  verified: Promise<void>;
 }
 
 /** How to dial. */
@@ -40,7 +46,10 @@ export function dialDaemon(endpoint: string, identity: IdentityPems, options: Di
       reject(new JobctlError('INVALID_ARGUMENT', `invalid endpoint ${JSON.stringify(endpoint)}: expected wss://HOST:PORT`));
       return;
     }
-    const tlsOptions = { ...tlsClientOptions(identity, url.hostname), port: Number(url.port) };
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    // No CA in the TLS context and no verification by OpenSSL: daemonCertificateProblem checks the
+    // daemon against the identity's CA once the handshake is done (pki/daemon-check.ts says why).
+    const tlsOptions = { ...tlsClientOptions(identity, url.hostname), ca: [], rejectUnauthorized: false, port: Number(url.port) };
     const ticket = sessionFile === null ? undefined : loadSession(sessionFile);
     let socket: TLSSocket;
     try {
@@ -57,12 +66,34 @@ export function dialDaemon(endpoint: string, identity: IdentityPems, options: Di
       reject(new JobctlError('INVALID_ARGUMENT', `the client identity cannot be used for TLS: ${(err as Error).message}`, { cause: err }));
       return;
     }
+    let trusted = false;
+    const verified = new Promise<void>((resolveVerified, rejectVerified) => {
+      socket.once('secureConnect', () => {
+        socket.setTimeout(0);
+        // A resumed session needs no certificate (Node shows none then): only the daemon that issued
+        // the ticket can complete it (the resumption secret travels inside the ticket, encrypted
+        // with that daemon's key), and tickets are kept only from checked handshakes, per endpoint
+        // and CA (tls-sessions.ts).
+        const problem = socket.isSessionReused() ? null : daemonCertificateProblem(socket, identity.caPem, host);
+        if (problem) {
+          rejectVerified(problem);
+          socket.destroy(problem);
+          return;
+        }
+        trusted = true;
+        resolveVerified();
+      });
+      socket.once('close', () => rejectVerified(early ?? new Error('socket hang up')));
+    });
+    // Whoever adopts the socket awaits it; until then a refusal must not be an unhandled rejection.
+    verified.catch(() => undefined);
     if (sessionFile !== null) {
       // TLS 1.3 tickets come after the handshake (OpenSSL sends two); the first is kept. One that
-      // resumed is kept until it expires, so most commands write nothing.
+      // resumed is kept until it expires, so most commands write nothing. Never one of a daemon that
+      // failed the check.
       let saved = false;
       socket.on('session', (next: Buffer) => {
-        if (saved || socket.isSessionReused()) return;
+        if (saved || !trusted || socket.isSessionReused()) return;
         saved = true;
         saveSession(sessionFile, next);
       });
@@ -76,10 +107,9 @@ export function dialDaemon(endpoint: string, identity: IdentityPems, options: Di
     });
     socket.setTimeout(timeoutMs, () => socket.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })));
     // TLSSocket starts the handshake in its own (earlier) 'connect' listener: the hello is out by now.
-    socket.once('connect', () => {
-      socket.setTimeout(0);
-      resolve({ socket, earlyError: () => early });
-    });
+    // The timeout stays until the handshake is done ('secureConnect'): a peer that accepts TCP and
+    // never finishes TLS must not hang the command.
+    socket.once('connect', () => resolve({ socket, earlyError: () => early, verified }));
   });
 }
 
@@ -92,6 +122,8 @@ export function explainConnectError(err: NodeJS.ErrnoException, endpoint: string
   if (code === 'ETIMEDOUT' || /timed out/i.test(text)) return new JobctlError('UNAVAILABLE', `the daemon at ${endpoint} did not answer in time`, { cause: err });
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new JobctlError('UNAVAILABLE', `cannot resolve the host of ${endpoint}`, { cause: err });
   if (/ERR_TLS_CERT_ALTNAME_INVALID/.test(code)) return new JobctlError('UNAUTHENTICATED', `the daemon's certificate does not name ${endpoint}: ${text}`, { cause: err });
+  if (code === 'INVALID_PURPOSE' || code === 'INVALID_CA') return new JobctlError('UNAUTHENTICATED', `the daemon at ${endpoint} presented a certificate that cannot identify a server (${code}): ${text}`, { cause: err });
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return new JobctlError('UNAUTHENTICATED', `the daemon at ${endpoint} presented a certificate outside its validity: ${text}`, { cause: err });
   if (/UNABLE_TO_VERIFY|SELF_SIGNED|CERT_/.test(code)) {
     return new JobctlError('UNAUTHENTICATED', `the daemon at ${endpoint} presented a certificate not signed by the CA of your identity (${code}); check --identity`, { cause: err });
   }

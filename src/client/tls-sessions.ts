@@ -11,6 +11,13 @@ import { dirname, join } from 'node:path';
 import { SESSION_TICKET_SECONDS } from '../pki/tls.ts';
 
 /**
+ * Part of every ticket's key. "2": since the CLI checks the daemon's certificate itself (pki/daemon-
+ * check.ts), the session a ticket holds records OpenSSL's own verdict as failed (its TLS context has no
+ * CA); a jobctl from before would read that verdict when it resumes, and refuse. It never finds these.
+ */
+const TICKET_FORMAT = 'jobctl-ticket-2';
+
+/**
  * The ticket file for endpoint, the CA that vouches for the daemon and the client certificate, or
  * null when the user has no cache directory. The CA is part of the key because a resumed session is
  * not verified again: a ticket won while trusting one CA must not serve an identity trusting another.
@@ -24,7 +31,7 @@ export function sessionFile(endpoint: string, identity: { caPem: string; certPem
       return null;
     }
   }
-  const key = createHash('sha256').update(endpoint).update('\0').update(identity.caPem).update('\0').update(identity.certPem).digest('hex').slice(0, 32);
+  const key = createHash('sha256').update(TICKET_FORMAT).update('\0').update(endpoint).update('\0').update(identity.caPem).update('\0').update(identity.certPem).digest('hex').slice(0, 32);
   return join(base, 'jobctl', 'tls-sessions', `${key}.session`);
 }
 

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { JobCgroup } from '../cgroup/index.ts';
 import type { Usage } from '../rpc/model.ts';
 import type { LogWriter } from '../store/index.ts';
-import { processUsage } from './proc.ts';
+import { processEnded, processStartTime, processUsage } from './proc.ts';
 import type { SpawnedExit, Spawner } from './spawner/spawner.ts';
 
 /** How the main process ended, plus what the cgroup knew. */
@@ -54,15 +54,24 @@ export class JobProcess {
   private rearmKill: (() => void) | null = null;
   private exited = false;
   private mainPid = 0;
+  private mainStartTime: string | null = null;
 
-  /** True once the main process has exited (or never started). */
+  /**
+   * True once the main process has exited (or never started) — also in the moment between the
+   * spawner reaping it and its EXITED event reaching us, when only /proc can tell.
+   */
   get hasExited(): boolean {
-    return this.exited;
+    return this.exited || (this.mainPid > 0 && processEnded(this.mainPid, this.mainStartTime));
   }
 
   /** The main process's PID once placement is settled; 0 before, and when no process was made. */
   get pid(): number {
     return this.mainPid;
+  }
+
+  /** The main process's start time (/proc, clock ticks since boot), read at placement; null when unknown. */
+  get pidStartTime(): string | null {
+    return this.mainStartTime;
   }
 
   /** Sends the start to the spawner; throws (RangeError) only for a request too large to send. */
@@ -79,6 +88,8 @@ export class JobProcess {
     this.started = spawned.started.then((s) => {
       // 0 when no process was made: never a signal target (kill(-0) would be our own group).
       this.mainPid = s.pid > 0 ? s.pid : 0;
+      // Read now (a fast command may be gone already: null) to tell our process from a reused PID.
+      this.mainStartTime = this.mainPid > 0 ? processStartTime(this.mainPid) : null;
       return s;
     });
     this.placed = this.started.then((s) => s.error === null);

@@ -27,3 +27,17 @@ export function processUsage(pid: number, procRoot = '/proc'): { cpuUsec: number
     return null;
   }
 }
+
+/**
+ * True once the process that had this PID and start time has exited: /proc has no such PID, it is a
+ * zombie, or the PID now belongs to a process started at another time (reused).
+ */
+export function processEnded(pid: number, startTime: string | null, procRoot = '/proc'): boolean {
+  try {
+    const stat = readFileSync(`${procRoot}/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' || (startTime !== null && fields[19] !== startTime);
+  } catch {
+    return true;
+  }
+}

@@ -151,7 +151,7 @@ export class Supervisor {
     // Recorded once the command runs; the end is recorded only after it (a job's row never goes back).
     const recordedStart = proc.placed.then((placed) => {
       if (!placed) return null;
-      const started = { pid: proc.pid, pidStartTime: processStartTime(proc.pid), cgroupKey: cgroupColumn, startedAt: Date.now() };
+      const started = { pid: proc.pid, pidStartTime: proc.pidStartTime, cgroupKey: cgroupColumn, startedAt: Date.now() };
       try {
         this.store.jobs.markStarted(row.id, started);
       } catch (err) {

@@ -351,7 +351,8 @@ describe('supervisor: stop means stop', () => {
       // would keep a pure-v2 host from handing controllers to the next test's job cgroups.
       const script = 'setsid sh -c \'echo $$ > escaped.tmp; mv escaped.tmp escaped; exec sleep 3\' & while [ ! -e escaped ]; do sleep 0.01; done; exit 3';
       const job = await h.supervisor.start(h.spec(['/bin/sh', '-c', script]), 'alice');
-      // Reaped, not merely a zombie: the supervisor learns of the exit when Node reaps the child.
+      // Gone from /proc: jobctl-spawner reaped it. The EXITED event may still be on its way to the
+      // supervisor; the stop must see the exit all the same (JobProcess.hasExited looks in /proc).
       await pollUntil('the main process to exit and be reaped', () => {
         try {
           process.kill(job.pid as number, 0);
