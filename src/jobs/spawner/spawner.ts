@@ -59,10 +59,16 @@ const CLOSE_TIMEOUT_MS = 2000;
 /**
  * Every job's pipes are read into this one buffer (Node's `onread`), and the consumer copies what it
  * keeps before the callback returns: reads are one at a time on the event loop, so one buffer serves
- * all. It saves a fresh 64 KiB buffer per read, and a read may take as much as the pipe holds.
+ * all, and no read allocates a buffer of its own.
+ *
+ * 64 KiB, not more: libuv keeps reading a ready stream (up to 32 reads a turn) only while each read
+ * fills the buffer, and stops at the first partial one. With a buffer larger than the pipe every read
+ * was partial — one read per turn of the event loop — and when 100 followers made each turn take
+ * ≈ 60 ms, the daemon took 4 MB/s from a job writing 50 MB/s and the job stalled (the fan-out
+ * benchmark: "not done after 131 s", 1.00× with 64 KiB; docs/BENCHMARKS.md).
  */
 let sharedReadBuffer: Buffer | undefined;
-const SHARED_READ_BYTES = 1024 * 1024;
+const SHARED_READ_BYTES = 64 * 1024;
 
 /** Receives the bytes of one read of a job's stdout (1) or stderr (2); `data` is valid only during the call. */
 export type OutputSink = (stream: 1 | 2, data: Buffer) => void;
