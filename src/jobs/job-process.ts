@@ -78,7 +78,7 @@ export class JobProcess {
   constructor(options: JobProcessOptions) {
     this.cgroup = options.cgroup;
     const spawned = options.spawner.spawn({ argv: options.argv, cwd: options.cwd, env: options.env, procsFiles: options.cgroup?.procsFiles ?? [] }, (stream, data) =>
-      // The writer copies the bytes (data is the spawner's shared read buffer).
+      // The writer copies the bytes into its chunk (one copy, as Buffer.concat made before).
       options.writer.append(stream, data),
     );
     this.exit = spawned.exit;

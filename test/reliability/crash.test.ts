@@ -1,12 +1,15 @@
 // Crashes: the daemon is SIGKILLed during heavy log writes, during a storm of job starts and during
 // stops (in the grace period and at the kill), then restarted on the same home, round after round.
 // After every restart: the database passes PRAGMA integrity_check (opened read-only from outside),
-// what a follower had received is a prefix of what is stored, what is stored is a prefix of what the
-// job wrote, every job that ran is `lost` (none stuck `running`), no process of any job survives
+// what a follower received is what is stored at the same positions, what is stored is exactly what the
+// job wrote at those positions (the per-job cap is small here, so the oldest output is trimmed under
+// the writers and their followers, and the trimmed bytes are counted as dropped, no more, no less), every job that ran is `lost` (none stuck `running`), no process of any job survives
 // (grandchildren included: found by a tag in their environment), and no job cgroup is left.
 // SHORT: 3 rounds; JOBCTL_LONG=1: 50. See docs/RELIABILITY.md.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JobInfo } from '../../src/rpc/model.ts';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.ts';
@@ -36,26 +39,56 @@ import {
 const ROUNDS = scale(3, 50);
 const TAG = 'JOBCTL_RELIABILITY_TAG';
 
+/** Small enough that every writer outgrows it before the kill: trimming is part of every round. */
+const LOG_CAP_BYTES = 16 * 1024 * 1024;
+
+/** The line of `seq 1 N` output that holds byte `pos`, and where that line starts. */
+function seqLineAt(pos: number): { n: number; start: number } {
+  let digits = 1;
+  let first = 1;
+  let start = 0;
+  for (;;) {
+    const count = 9 * first; // numbers with `digits` digits
+    const bytes = count * (digits + 1);
+    if (pos < start + bytes) {
+      const n = first + Math.floor((pos - start) / (digits + 1));
+      return { n, start: start + (n - first) * (digits + 1) };
+    }
+    start += bytes;
+    first *= 10;
+    digits++;
+  }
+}
+
 /**
- * True when data is a prefix of `seq 1 N` output for some N: consecutive decimal lines from 1, the
- * last possibly cut short. Returns a description of the first mismatch instead of false.
+ * True when data is exactly bytes [pos, pos + data.length) of `seq 1 N` output (consecutive decimal
+ * lines from 1). Returns a description of the first mismatch instead of false.
  */
-function seqPrefix(data: Buffer): true | string {
+function seqSlice(data: Buffer, pos: number): true | string {
   const text = data.toString('latin1');
-  let n = 1;
-  let pos = 0;
-  while (pos < text.length) {
-    const line = `${n}\n`;
-    const rest = text.slice(pos, pos + line.length);
-    if (rest !== line.slice(0, rest.length)) return `at byte ${pos}: expected ${JSON.stringify(line)}, found ${JSON.stringify(rest)}`;
-    pos += line.length;
+  let { n, start } = seqLineAt(pos);
+  let at = 0;
+  let skip = pos - start; // bytes of the first line before pos
+  while (at < text.length) {
+    const line = `${n}\n`.slice(skip);
+    const rest = text.slice(at, at + line.length);
+    if (rest !== line.slice(0, rest.length)) return `at byte ${pos + at}: expected ${JSON.stringify(line)}, found ${JSON.stringify(rest)}`;
+    at += line.length;
+    skip = 0;
     n++;
   }
   return true;
 }
 
+/** What a follower received: each chunk at its byte position in the job's output (gaps skip ahead). */
+interface Received {
+  pieces: Array<{ pos: number; data: Buffer }>;
+  end: number;
+  gaps: number;
+}
+
 interface Round {
-  writers: Array<{ job: JobInfo; received: Buffer[] }>;
+  writers: Array<{ job: JobInfo; received: Received }>;
   /** Jobs whose start was answered before the kill. */
   started: JobInfo[];
   stopping: JobInfo[];
@@ -66,13 +99,14 @@ interface Round {
 test(`SIGKILL during log writes, starts and stops, ${ROUNDS} rounds: nothing committed lost, all reconciled, nothing left`, { timeout: scale(240_000, 3_600_000) }, async (t) => {
   if (!IS_ROOT) return t.skip('needs root: job cgroups and the kill of leftovers are checked on the real hierarchy');
   const home = tempDir(t, 'jobctl-crash-');
+  writeFileSync(join(home, 'config.json'), JSON.stringify({ logCap: LOG_CAP_BYTES }));
   let d: TestDaemon = await startTestDaemon({ home });
   const everything: SeenProcess[] = [];
   t.after(async () => {
     await stopDaemon(d);
     killSeen(everything); // last resort: only processes carrying this test's tag
   });
-  const figures = { rounds: 0, jobsLost: 0, followerBytes: 0, storedBytes: 0, restartMs: [] as number[], maxReconcileKillMs: 0 };
+  const figures = { rounds: 0, jobsLost: 0, followerBytes: 0, storedBytes: 0, trimmedJobs: 0, followerGaps: 0, restartMs: [] as number[], maxReconcileKillMs: 0 };
 
   for (let round = 1; round <= ROUNDS; round++) {
     const admin = await connect(t, d.endpoint, adminIdentity(d));
@@ -82,9 +116,22 @@ test(`SIGKILL during log writes, starts and stops, ${ROUNDS} rounds: nothing com
     // 1. Heavy writers, each with two grandchildren that outlive the main process's session.
     for (let i = 0; i < 3; i++) {
       const job = await admin.call('job.start', spec(['sh', '-c', '(sleep 300 &); setsid sleep 300 & exec seq 1 100000000'], { env, name: `writer-${round}-${i}` }));
-      const entry = { job, received: [] as Buffer[] };
-      r.writers.push(entry);
-      const sub = await admin.streamLogs({ id: job.id, follow: true }, { onChunk: (_s, data) => void entry.received.push(Buffer.from(data)) });
+      const received: Received = { pieces: [], end: 0, gaps: 0 };
+      r.writers.push({ job, received });
+      const sub = await admin.streamLogs(
+        { id: job.id, follow: true },
+        {
+          onChunk: (_s, data) => {
+            received.pieces.push({ pos: received.end, data: Buffer.from(data) });
+            received.end += data.length;
+          },
+          // A follower the cap overtook is told how much it missed, and goes on from there.
+          onGap: (droppedBytes) => {
+            received.end += droppedBytes;
+            received.gaps++;
+          },
+        },
+      );
       sub.done.catch(() => undefined); // ends with the daemon's death
     }
     // 2. Jobs being stopped: they announce SIGTERM on stdout and keep a child that ignores it, so the
@@ -104,7 +151,7 @@ test(`SIGKILL during log writes, starts and stops, ${ROUNDS} rounds: nothing com
     await pollUntil('SIGTERM to reach the graceful jobs', () => r.stopping.slice(1).every((j) => announced.get(j.id)?.includes('got-term')), 10_000);
 
     // Writers must be mid-flood: every follower has a good part of a megabyte.
-    await pollUntil('every follower to receive output', () => r.writers.every((w) => Buffer.concat(w.received).length > 256 * 1024), 20_000);
+    await pollUntil('every follower to receive output', () => r.writers.every((w) => w.received.end > 256 * 1024), 20_000);
 
     // 3. A storm of starts, the daemon killed while they are in flight.
     const storm = Array.from({ length: 16 }, (_, i) =>
@@ -154,21 +201,36 @@ test(`SIGKILL during log writes, starts and stops, ${ROUNDS} rounds: nothing com
     }
     figures.jobsLost = jobs.filter((j) => j.state === 'lost').length;
 
-    // Output: follower ⊑ stored ⊑ what seq wrote.
+    // Output: what the follower received and what is stored are both what seq wrote, at their
+    // positions; the stored output ends no earlier than the follower's; trimmed bytes are counted.
     const db = openReadOnly(home);
     try {
       for (const w of r.writers) {
-        const got = Buffer.concat(w.received);
-        const stored = storedStdout(db, w.job.id);
-        figures.followerBytes += got.length;
+        const id = w.job.id;
+        const stored = storedStdout(db, id);
+        const first = db.prepare('SELECT pos FROM log_chunks WHERE job_id = ? ORDER BY seq LIMIT 1').get(id) as { pos: number } | undefined;
+        const storedFrom = first?.pos ?? 0;
+        const got = w.received;
+        figures.followerBytes += got.pieces.reduce((n, p) => n + p.data.length, 0);
         figures.storedBytes += stored.length;
-        assert.ok(got.length > 0);
-        assert.ok(stored.length >= got.length, `job ${w.job.id}: stored ${stored.length} bytes, the follower had ${got.length}`);
-        assert.ok(stored.subarray(0, got.length).equals(got), `job ${w.job.id}: what the follower received is a prefix of what is stored`);
-        assert.equal(seqPrefix(stored), true, `job ${w.job.id}: what is stored is a prefix of what the job wrote`);
-        const row = db.prepare('SELECT log_stored_bytes AS stored, log_dropped_bytes AS dropped FROM jobs WHERE id = ?').get(w.job.id) as { stored: number; dropped: number };
-        assert.equal(row.stored, stored.length, `job ${w.job.id}: the row's accounting matches the stored chunks`);
-        assert.equal(row.dropped, 0, `job ${w.job.id}: nothing counted as dropped`);
+        figures.followerGaps += got.gaps;
+        assert.ok(got.pieces.length > 0);
+        assert.ok(storedFrom + stored.length >= got.end, `job ${id}: stored up to byte ${storedFrom + stored.length}, the follower had up to ${got.end}`);
+        assert.equal(seqSlice(stored, storedFrom), true, `job ${id}: what is stored (from byte ${storedFrom}) is what the job wrote there`);
+        for (const piece of got.pieces) {
+          assert.equal(seqSlice(piece.data, piece.pos), true, `job ${id}: the ${piece.data.length} bytes the follower received at ${piece.pos} are what the job wrote there`);
+          const overlapFrom = Math.max(piece.pos, storedFrom);
+          const overlapTo = piece.pos + piece.data.length;
+          if (overlapFrom < overlapTo) {
+            const mine = piece.data.subarray(overlapFrom - piece.pos);
+            assert.ok(stored.subarray(overlapFrom - storedFrom, overlapTo - storedFrom).equals(mine), `job ${id}: follower and store agree on bytes ${overlapFrom}..${overlapTo}`);
+          }
+        }
+        const row = db.prepare('SELECT log_stored_bytes AS stored, log_dropped_bytes AS dropped FROM jobs WHERE id = ?').get(id) as { stored: number; dropped: number };
+        assert.equal(row.stored, stored.length, `job ${id}: the row's accounting matches the stored chunks`);
+        assert.ok(row.stored <= LOG_CAP_BYTES, `job ${id}: ${row.stored} bytes stored, the cap is ${LOG_CAP_BYTES}`);
+        assert.equal(row.dropped, storedFrom, `job ${id}: exactly the bytes before the first stored chunk are counted as dropped`);
+        if (storedFrom > 0) figures.trimmedJobs++;
       }
     } finally {
       db.close();
@@ -196,7 +258,7 @@ test(`SIGKILL during log writes, starts and stops, ${ROUNDS} rounds: nothing com
   assert.equal(integrityCheck(home), 'ok');
   const restart = figures.restartMs;
   t.diagnostic(
-    `rounds=${figures.rounds} jobsLost=${figures.jobsLost} followerBytes=${figures.followerBytes} storedBytes=${figures.storedBytes} ` +
+    `rounds=${figures.rounds} jobsLost=${figures.jobsLost} trimmedJobs=${figures.trimmedJobs} followerGaps=${figures.followerGaps} followerBytes=${figures.followerBytes} storedBytes=${figures.storedBytes} ` +
       `restartMs(min/max)=${Math.min(...restart)}/${Math.max(...restart)} killsAfterRestartWithinMs=${figures.maxReconcileKillMs}`,
   );
 });
