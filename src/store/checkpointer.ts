@@ -72,6 +72,9 @@ export interface WalCheckpointer extends CheckpointStatus {
 /** How long close() waits for the worker to finish its pass and close its connection. */
 const CLOSE_WAIT_MS = 10_000;
 
+/** The longest a forced checkpoint waits for another connection's checkpoint to let it run. */
+const FORCE_WAIT_MS = 2000;
+
 /** The longest the log writers' commits are held for the pass that lets the WAL start over. */
 const MAX_HOLD_MS = 250;
 
@@ -103,6 +106,8 @@ export function startCheckpointer(
   let startFailure: string | null = null;
   let pageSize = 0;
   const shared = new Int32Array(new SharedArrayBuffer(SHARED.LENGTH * 4));
+  /** Never notified: Atomics.wait on it is a plain blocking pause. */
+  const pause = new Int32Array(new SharedArrayBuffer(4));
 
   /** Checkpoints go back inside commits (as before there was a worker); said once. */
   const fallBack = (reason: string): void => {
@@ -148,11 +153,29 @@ export function startCheckpointer(
     }
   };
 
-  /** The WAL is over the limit: the store's connection copies it all itself, now. */
+  /** One RESTART by the store's connection; false when another connection's checkpoint was in the way. */
+  const restart = (): boolean => (db.pragma('wal_checkpoint(RESTART)') as Array<{ busy: number }>)[0]?.busy === 0;
+
+  /**
+   * The WAL is over the limit: the store's connection copies it all itself, now. SQLite gives up at
+   * once (busy, no busy handler) when another connection holds the checkpoint lock — mostly the
+   * worker in the middle of a pass, which a slow disk makes long: then this waits for that pass to
+   * end and tries again, for at most FORCE_WAIT_MS. A forced checkpoint that silently did nothing let
+   * the WAL grow past the limit under load (52.5 MiB against a 16 MiB limit, seen in CI).
+   */
   const force = (): void => {
     status.forced++;
+    const deadline = performance.now() + FORCE_WAIT_MS;
     try {
-      db.pragma('wal_checkpoint(RESTART)');
+      while (!restart()) {
+        const left = deadline - performance.now();
+        if (left <= 0) return;
+        // The pass under way (if the worker's) ends: DONE reaches today's STARTED. Someone else's
+        // checkpoint (a tool on the file) gets short pauses instead.
+        const started = Atomics.load(shared, SHARED.STARTED);
+        if (Atomics.load(shared, SHARED.DONE) < started) passAfter(started - 1)(left);
+        else Atomics.wait(pause, 0, 0, Math.min(5, left));
+      }
     } catch {
       // A full disk: the next commit fails and is counted; the worker tries again too.
     }
