@@ -67,7 +67,10 @@ export interface TailStart {
 export interface LogTail {
   /** The last seq the lines were counted up to (0 for an empty log). */
   endSeq: number;
-  /** Read after this seq to reach every stream's start: one less than the earliest start, never below 0. */
+  /**
+   * Read after this seq to reach every stream's start: one less than the earliest start (for a stream
+   * with fewer lines than asked, its oldest chunk), never below 0; endSeq when no wanted stream has output.
+   */
   afterSeq: number;
   /** One entry per wanted stream. */
   starts: TailStart[];
