@@ -49,6 +49,10 @@ export function prepareLogSql(db: Database.Database) {
     last: db.prepare<[number], { seq: number; end: number }>(
       'SELECT seq, pos + length(data) AS end FROM log_chunks WHERE job_id = ? ORDER BY seq DESC LIMIT 1',
     ),
+    /** The position just after the newest chunk before a seq (excluded): the most a reader after that seq can have had. */
+    endBefore: db.prepare<[number, number], { end: number }>(
+      'SELECT pos + length(data) AS end FROM log_chunks WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1',
+    ),
     /** The position just after one chunk. */
     endOf: db.prepare<[number, number], { end: number }>('SELECT pos + length(data) AS end FROM log_chunks WHERE job_id = ? AND seq = ?'),
     /** A page for read(): stream filter in SQL. Params: job, afterSeq, stream mask, limit. */
