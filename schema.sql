@@ -85,3 +85,10 @@ CREATE TABLE certs (
 );
 
 CREATE INDEX certs_user ON certs (user_name);
+
+-- migration 2: per-stream index of log chunks
+
+-- `logs --tail N` walks each stream's chunks backwards on its own: without this index, a stream with
+-- fewer than N lines made the lookup visit every chunk of the other stream back to the first one.
+-- An entry is a few dozen bytes against a chunk of up to 256 KiB.
+CREATE INDEX log_chunks_stream ON log_chunks (job_id, stream, seq);

@@ -165,16 +165,37 @@ function openCgroups(home: string, logger: Logger): CgroupHost | null {
   }
 }
 
+/** Stores with a retention pass under way: a slow one (many steps) must not be joined by the next timer's. */
+const retentionRunning = new WeakSet<Store>();
+
+/**
+ * One retention pass: deletes and shrinks in steps spread over turns of the event loop (never one
+ * long stall); a pass still running when the timer fires again is left to finish.
+ */
 function runRetention(store: Store, config: DaemonConfig, logger: Logger): void {
-  try {
-    const result = applyRetention(store, {
-      maxAgeMs: config.retention.maxAgeDays === null ? undefined : config.retention.maxAgeDays * 86_400_000,
-      maxFinishedJobs: config.retention.maxFinishedJobs ?? undefined,
+  if (retentionRunning.has(store)) return;
+  retentionRunning.add(store);
+  applyRetention(store, {
+    maxAgeMs: config.retention.maxAgeDays === null ? undefined : config.retention.maxAgeDays * 86_400_000,
+    maxFinishedJobs: config.retention.maxFinishedJobs ?? undefined,
+  })
+    .then((result) => {
+      if (result.jobsDeleted > 0) {
+        logger.info('retention removed finished jobs', {
+          jobs: result.jobsDeleted,
+          bytesFreed: result.bytesFreed,
+          vacuumSteps: result.vacuumSteps,
+          longestStepMs: Math.round(result.longestStepMs * 10) / 10,
+        });
+      }
+    })
+    .catch((err: unknown) => {
+      // The store closing under a pass (shutdown) ends it; anything else is worth telling.
+      if (store.db.open) logger.error('retention failed', { error: (err as Error).message });
+    })
+    .finally(() => {
+      retentionRunning.delete(store);
     });
-    if (result.jobsDeleted > 0) logger.info('retention removed finished jobs', { jobs: result.jobsDeleted, bytesFreed: result.bytesFreed });
-  } catch (err) {
-    logger.error('retention failed', { error: (err as Error).message });
-  }
 }
 
 // A concrete listen address (not a wildcard) must be in the server certificate for clients to verify it.

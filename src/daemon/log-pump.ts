@@ -51,7 +51,7 @@ export async function pumpLogs(
       if (next.done) return 'finished';
       const item = next.value;
       if (item.kind === 'gap') {
-        sink.sendEvent('logs.gap', { subscription, droppedBytes: item.droppedBytes, reason: item.reason });
+        sink.sendEvent('logs.gap', { subscription, droppedBytes: item.droppedBytes, reason: item.reason, ...(item.upperBound ? { upperBound: true as const } : {}) });
         continue;
       }
       const frame = encode(item);

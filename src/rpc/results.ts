@@ -110,6 +110,8 @@ export interface LogsGapEvent {
   subscription: number;
   droppedBytes: number;
   reason: string;
+  /** Present when droppedBytes is only the most that can be missing (the exact count is no longer known). */
+  upperBound?: true;
 }
 
 /** Why a log subscription ended. */

@@ -1,6 +1,7 @@
 // The store: one SQLite file holding jobs, their output, the audit trail and the certificate
 // registry. openStore() is the only way in; everything else hangs off the Store it returns.
 import type Database from 'better-sqlite3';
+import { JobctlError } from '../rpc/errors.ts';
 import { integer } from '../rpc/validate.ts';
 import schemaSql from '../../schema.sql';
 import { createAuditLog, type AuditLog } from './audit.ts';
@@ -13,6 +14,7 @@ import { createLogStore } from './logs.ts';
 import type { LogStore } from './log-types.ts';
 import { migrate, parseMigrations } from './migrate.ts';
 import { prepareRetention, runRetention, type RetentionPolicy, type RetentionResult } from './retention.ts';
+import type { VacuumContext } from './vacuum-steps.ts';
 
 export type { AuditEntry, AuditEvent, AuditLog } from './audit.ts';
 export type { CertRecord, CertRegistry } from './certs.ts';
@@ -67,7 +69,8 @@ export interface Store {
 }
 
 
-const retentionSql = new WeakMap<Database.Database, ReturnType<typeof prepareRetention>>();
+/** Per open store: the retention statements (prepared on first use) and how its vacuum steps reach the checkpointer. */
+const retentionOf = new WeakMap<Database.Database, { sql: ReturnType<typeof prepareRetention> | undefined; vacuum: VacuumContext }>();
 
 /**
  * Opens (creating if needed, mode 0600) and migrates the database file. A file from a newer jobctl
@@ -105,6 +108,7 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
     db.close();
     throw err;
   }
+  retentionOf.set(db, { sql: undefined, vacuum: { afterCommit: (bytes) => checkpointer.afterCommit(bytes), gate } });
   const store: Store = {
     db,
     jobs,
@@ -124,15 +128,13 @@ export function openStore(file: string, options: StoreOptions = {}): Store {
 }
 
 /**
- * Deletes finished jobs (and their output) beyond the policy and shrinks the file; jobs whose
- * output is still being written are kept. Returns how many jobs went and how many bytes the
- * database file lost.
+ * Deletes finished jobs (and their output) beyond the policy and shrinks the file in bounded steps
+ * spread over turns of the event loop; jobs whose output is still being written are kept. Resolves
+ * to how many jobs went and how many bytes the database file lost.
  */
-export function applyRetention(store: Store, policy: RetentionPolicy): RetentionResult {
-  let sql = retentionSql.get(store.db);
-  if (sql === undefined) {
-    sql = prepareRetention(store.db);
-    retentionSql.set(store.db, sql);
-  }
-  return runRetention(store.db, sql, (id) => store.logs.isLive(id), policy);
+export async function applyRetention(store: Store, policy: RetentionPolicy): Promise<RetentionResult> {
+  const own = retentionOf.get(store.db);
+  if (own === undefined) throw new JobctlError('UNAVAILABLE', 'retention needs a store opened by openStore()');
+  own.sql ??= prepareRetention(store.db);
+  return runRetention(store.db, own.sql, (id) => store.logs.isLive(id), own.vacuum, policy);
 }

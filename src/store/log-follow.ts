@@ -14,6 +14,7 @@ export const FOLLOW_PAGE_BYTES = 1024 * 1024;
 const FOLLOW_PAGE_ROWS = 1024;
 
 const seqNumber = integer(0, Number.MAX_SAFE_INTEGER);
+const bytePos = integer(0, Number.MAX_SAFE_INTEGER, ' bytes');
 
 /** What a follower needs from the store. */
 export interface FollowContext {
@@ -39,6 +40,7 @@ interface PageItem {
 export function followLog(ctx: FollowContext, jobId: number, q: LogFollowQuery = {}): AsyncIterableIterator<LogItem> {
   const mask = streamMask(q.streams);
   const afterSeq = seqNumber(q.afterSeq ?? 0, 'afterSeq');
+  const afterPos = q.afterPos === undefined ? undefined : bytePos(q.afterPos, 'afterPos');
   // Not live: stop at the output stored now (or at the caller's end point), however much the
   // writer adds meanwhile.
   const endSeq = q.endSeq === undefined ? undefined : seqNumber(q.endSeq, 'endSeq');
@@ -46,13 +48,14 @@ export function followLog(ctx: FollowContext, jobId: number, q: LogFollowQuery =
   // A job that exists now and is gone when the output runs out was deleted under the follower
   // (retention): that must not read as the end of its output. An unknown job simply has none.
   const existed = ctx.sql.jobExists.get(jobId) !== undefined;
-  return follow(ctx, jobId, afterSeq, untilSeq, mask, q.signal, existed);
+  return follow(ctx, jobId, afterSeq, afterPos, untilSeq, mask, q.signal, existed);
 }
 
 async function* follow(
   ctx: FollowContext,
   jobId: number,
   afterSeq: number,
+  afterPos: number | undefined,
   untilSeq: number,
   mask: number,
   signal: AbortSignal | undefined,
@@ -61,8 +64,9 @@ async function* follow(
   const { sql, notifier } = ctx;
   let after = afterSeq;
   // Where the output seen so far ends, as a byte position: the size of a hole is the next chunk's
-  // position minus this. Unknown when the chunk at afterSeq is itself gone.
-  let endPos: number | null = after === 0 ? 0 : (sql.endOf.get(jobId, after)?.end ?? null);
+  // position minus this. Unknown when the chunk at afterSeq is itself gone and the caller did not
+  // say where its output ended.
+  let endPos: number | null = after === 0 ? 0 : (sql.endOf.get(jobId, after)?.end ?? afterPos ?? null);
   for (;;) {
     if (signal?.aborted || ctx.isClosed() || after >= untilSeq) return;
     const page = readPage(sql, jobId, after, mask);
@@ -133,7 +137,16 @@ function gap(sql: LogSql, jobId: number, after: number, endPos: number | null, n
   const byCap = acc !== undefined && after < acc.log_trimmed_seq;
   const cause = byCap ? reasons.find((r) => r.startsWith(CAP_REASON_PREFIX)) : reasons.find((r) => !r.startsWith(CAP_REASON_PREFIX));
   const reason = cause ?? acc?.log_drop_reason ?? 'output missing';
-  // endPos is unknown only when the caller's afterSeq chunk was removed too: then the count runs
-  // from the start of the output, an upper bound.
-  return { kind: 'gap', droppedBytes: nextPos - (endPos ?? 0), reason };
+  // A position past the next chunk cannot be where the reader's output ended (a wrong afterPos).
+  if (endPos !== null && endPos <= nextPos) return { kind: 'gap', droppedBytes: nextPos - endPos, reason };
+  // The reader resumed after a chunk that is gone too: where its output ended is no longer stored.
+  // It had at most up to the newest chunk still stored before `after` (or none of it): counting
+  // from there is the most that can be missing — said as such, never as bytes surely dropped.
+  const from = sql.endBefore.get(jobId, after)?.end ?? 0;
+  return {
+    kind: 'gap',
+    droppedBytes: nextPos - from,
+    reason: `${reason}; at most this much: reading resumed after chunk ${after}, which is no longer stored either, so the count runs from byte ${from} and may include output already received`,
+    upperBound: true,
+  };
 }

@@ -49,6 +49,10 @@ export function prepareLogSql(db: Database.Database) {
     last: db.prepare<[number], { seq: number; end: number }>(
       'SELECT seq, pos + length(data) AS end FROM log_chunks WHERE job_id = ? ORDER BY seq DESC LIMIT 1',
     ),
+    /** The position just after the newest chunk before a seq (excluded): the most a reader after that seq can have had. */
+    endBefore: db.prepare<[number, number], { end: number }>(
+      'SELECT pos + length(data) AS end FROM log_chunks WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT 1',
+    ),
     /** The position just after one chunk. */
     endOf: db.prepare<[number, number], { end: number }>('SELECT pos + length(data) AS end FROM log_chunks WHERE job_id = ? AND seq = ?'),
     /** A page for read(): stream filter in SQL. Params: job, afterSeq, stream mask, limit. */
@@ -64,15 +68,12 @@ export function prepareLogSql(db: Database.Database) {
       `SELECT seq, stream, at, pos, length(data) AS len, CASE WHEN (stream & ?) != 0 THEN data END AS data
        FROM log_chunks WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     ),
-    /** The first chunk's seq. */
-    first: db.prepare<[number], { seq: number }>('SELECT seq FROM log_chunks WHERE job_id = ? ORDER BY seq LIMIT 1'),
     /**
-     * Backwards through a range of seqs, for the tail lookup: a range, not a LIMIT, so that a step
-     * looks at a bounded number of rows even when the wanted stream has none there. Params: job,
-     * beforeSeq (excluded), fromSeq (included), stream mask.
+     * One stream's chunks backwards from a seq (excluded), for the tail lookup: an index seek on
+     * log_chunks_stream, so only that stream's rows are visited. Params: job, stream, beforeSeq, limit.
      */
-    tailPage: db.prepare<[number, number, number, number], { seq: number; stream: StreamId; data: Buffer }>(
-      'SELECT seq, stream, data FROM log_chunks WHERE job_id = ? AND seq < ? AND seq >= ? AND (stream & ?) != 0 ORDER BY seq DESC',
+    streamTailPage: db.prepare<[number, StreamId, number, number], { seq: number; data: Buffer }>(
+      'SELECT seq, data FROM log_chunks WHERE job_id = ? AND stream = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
     ),
     jobExists: db.prepare<[number], { one: number }>('SELECT 1 AS one FROM jobs WHERE id = ?'),
   };

@@ -1,8 +1,9 @@
 // `logs --tail N`: where the last N lines of each stream begin. Lines are counted per stream, since
-// a stderr chunk written in the middle of an unfinished stdout line does not end that line. The log
-// is read backwards, a page at a time, and the reading is spread over turns of the event loop: a
-// tail of a million lines over a 256 MiB log reads all of it, which done at once stalls the daemon
-// (≈ 0.3 s), and every other client with it.
+// a stderr chunk written in the middle of an unfinished stdout line does not end that line. Each
+// stream's chunks are read backwards on their own (an index seek per page, log_chunks_stream), so a
+// stream that runs out of chunks stops at once and never makes the lookup walk the other stream's
+// rows. The reading is spread over turns of the event loop: a tail of a million lines over a 256 MiB
+// log reads all of it, which done at once stalls the daemon (≈ 0.3 s), and every other client with it.
 import { JobctlError } from '../rpc/errors.ts';
 import type { StreamId } from '../rpc/model.ts';
 import { integer } from '../rpc/validate.ts';
@@ -10,9 +11,9 @@ import { streamMask, type LogSql } from './log-sql.ts';
 import type { LogChunk, LogTail, LogTailQuery, TailStart } from './log-types.ts';
 import { TurnBudget } from './turn-budget.ts';
 
-/** Seqs looked at per step while walking backwards (a step also ends at the turn's byte budget). */
-const TAIL_STEP_SEQS = 1024;
-/** What looking at one row costs against the byte budget: 16 Ki rows a turn when no blob is read. */
+/** Chunks of one stream read per query while walking backwards (a step also ends at the turn's byte budget). */
+const TAIL_STEP_CHUNKS = 256;
+/** What looking at one row costs against the byte budget, besides its bytes. */
 const ROW_COST = 64;
 /**
  * Bytes all tail lookups together read in one turn of the event loop; past it they continue on the
@@ -35,6 +36,12 @@ interface StreamScan {
   /** No chunk of this stream seen yet: the newline that ends its output closes a line, it starts none. */
   newest: boolean;
   start: TailStart | null;
+  /** The next page reads this stream's chunks before this seq. */
+  before: number;
+  /** The oldest chunk of this stream seen so far (null: none yet). */
+  oldest: number | null;
+  /** Every chunk of this stream up to the end point was read: it has fewer lines than asked. */
+  exhausted: boolean;
 }
 
 /** See LogStore.tail. */
@@ -44,36 +51,52 @@ export async function findTail(sql: LogSql, jobId: number, lines: number, q: Log
   const endSeq = q.endSeq === undefined ? (sql.last.get(jobId)?.seq ?? 0) : seqNumber(q.endSeq, 'endSeq');
   const scans: StreamScan[] = ([1, 2] as const)
     .filter((s) => (mask & s) !== 0)
-    .map((stream) => ({ stream, need: lines, newest: true, start: lines === 0 ? { stream, seq: endSeq + 1, skip: 0 } : null }));
-  const first = sql.first.get(jobId)?.seq ?? 0;
-  let before = endSeq + 1;
-  while (before > first && scans.some((s) => s.start === null)) {
-    if (budget.exhausted) {
-      await budget.available();
-      if (q.signal?.aborted) throw q.signal.reason ?? new JobctlError('UNAVAILABLE', 'the tail lookup was cancelled');
-    }
-    const from = Math.max(first, before - TAIL_STEP_SEQS);
-    // Rows of a stream that has its lines (or was not asked for) are passed over in SQL, their
-    // blobs unread; they still cost a little each.
-    budget.spend((before - from) * ROW_COST);
-    const counting = streamMask(scans.filter((s) => s.start === null).map((s) => s.stream));
-    let next = from;
-    // iterate(), not all(): the step ends at the turn's budget without loading the rows past it.
-    for (const { seq, stream, data } of sql.tailPage.iterate(jobId, before, from, counting)) {
-      budget.spend(data.length);
-      const scan = scans.find((s) => s.stream === stream);
-      if (scan !== undefined && scan.start === null && data.length > 0) scan.start = startIn(scan, seq, data);
-      if (budget.exhausted || scans.every((s) => s.start !== null)) {
-        next = seq;
-        break;
+    .map((stream) => ({
+      stream,
+      need: lines,
+      newest: true,
+      start: lines === 0 ? { stream, seq: endSeq + 1, skip: 0 } : null,
+      before: endSeq + 1,
+      oldest: null,
+      exhausted: false,
+    }));
+  for (;;) {
+    const open = scans.filter((s) => s.start === null && !s.exhausted);
+    if (open.length === 0) break;
+    for (const scan of open) {
+      if (budget.exhausted) {
+        await budget.available();
+        if (q.signal?.aborted) throw q.signal.reason ?? new JobctlError('UNAVAILABLE', 'the tail lookup was cancelled');
       }
+      step(sql, jobId, scan);
     }
-    before = next;
   }
-  // A stream with fewer lines than asked: all of it.
+  // A stream with fewer lines than asked: all of it (seq 0), which begins at its oldest chunk.
   const starts = scans.map((s) => s.start ?? { stream: s.stream, seq: 0, skip: 0 });
-  const afterSeq = Math.max(0, Math.min(...starts.map((s) => s.seq)) - 1);
+  const from = scans.map((s) => (s.start !== null ? s.start.seq : s.oldest)).filter((seq): seq is number => seq !== null);
+  // No wanted stream has a chunk up to endSeq: nothing to read after endSeq.
+  const afterSeq = from.length === 0 ? endSeq : Math.max(0, Math.min(...from) - 1);
   return { endSeq, afterSeq, starts };
+}
+
+/**
+ * Reads one page of the stream's chunks backwards, counting lines, until it finds the start, the
+ * page ends or the turn's budget is spent; synchronous (no await inside).
+ */
+function step(sql: LogSql, jobId: number, scan: StreamScan): void {
+  let rows = 0;
+  // iterate(), not all(): the step ends at the turn's budget without loading the rows past it.
+  for (const { seq, data } of sql.streamTailPage.iterate(jobId, scan.stream, scan.before, TAIL_STEP_CHUNKS)) {
+    rows += 1;
+    budget.spend(ROW_COST + data.length);
+    scan.before = seq;
+    scan.oldest = seq;
+    if (data.length > 0) scan.start = startIn(scan, seq, data);
+    // Leaving iterate() early resets the statement: the next step starts a new seek before `before`.
+    if (scan.start !== null || budget.exhausted) return;
+  }
+  // A short page: no older chunk of this stream.
+  if (rows < TAIL_STEP_CHUNKS) scan.exhausted = true;
 }
 
 /** Counts the newlines of one chunk, newest first; the start once the stream has its lines, else null. */

@@ -14,9 +14,11 @@ export interface LogChunk {
 /**
  * What a follower yields: a chunk, or the explicit marker of output that is no longer (or never
  * was) stored — removed by the per-job cap, or lost to a failed write such as a full disk.
- * `droppedBytes` counts bytes of both streams.
+ * `droppedBytes` counts bytes of both streams. `upperBound`: the exact count cannot be known (the
+ * follower resumed after a chunk that is gone too, and gave no `afterPos`): droppedBytes is the most
+ * that can be missing, and may include output the reader already had; the reason says so too.
  */
-export type LogItem = { kind: 'chunk'; chunk: LogChunk } | { kind: 'gap'; droppedBytes: number; reason: string };
+export type LogItem = { kind: 'chunk'; chunk: LogChunk } | { kind: 'gap'; droppedBytes: number; reason: string; upperBound?: true };
 
 /** Paging through stored chunks. */
 export interface LogReadQuery {
@@ -34,6 +36,12 @@ export interface LogReadQuery {
 export interface LogFollowQuery {
   /** Replay chunks after this seq (default 0: from the first byte). */
   afterSeq?: number;
+  /**
+   * Where the output the caller already has ends, as a byte position across both streams (the end
+   * of chunk afterSeq: its pos plus its length). Only needed when that chunk may have been removed
+   * since (the cap): it makes the gap's count exact instead of an upper bound.
+   */
+  afterPos?: number;
   /** Only these streams (default both). */
   streams?: StreamId[];
   /** Ends the iteration (without an error) as soon as it fires. */
@@ -67,7 +75,10 @@ export interface TailStart {
 export interface LogTail {
   /** The last seq the lines were counted up to (0 for an empty log). */
   endSeq: number;
-  /** Read after this seq to reach every stream's start: one less than the earliest start, never below 0. */
+  /**
+   * Read after this seq to reach every stream's start: one less than the earliest start (for a stream
+   * with fewer lines than asked, its oldest chunk), never below 0; endSeq when no wanted stream has output.
+   */
   afterSeq: number;
   /** One entry per wanted stream. */
   starts: TailStart[];

@@ -2,6 +2,7 @@
 // file system (the database uses auto_vacuum=INCREMENTAL, see database.ts).
 import type Database from 'better-sqlite3';
 import { integer, number } from '../rpc/validate.ts';
+import { truncateWal, vacuumInSteps, type VacuumContext } from './vacuum-steps.ts';
 
 /** Which finished jobs to keep. Running jobs are never deleted. */
 export interface RetentionPolicy {
@@ -18,6 +19,9 @@ export interface RetentionResult {
   jobsDeleted: number;
   /** How much smaller the database became, in bytes (pages returned by incremental_vacuum). */
   bytesFreed: number;
+  /** Transactions the pages were returned in, and the longest of them in ms (the longest the event loop waited). */
+  vacuumSteps: number;
+  longestStepMs: number;
 }
 
 /** Jobs deleted per transaction: keeps each write short so other writers get their turn. */
@@ -51,54 +55,44 @@ export function prepareRetention(db: Database.Database) {
 const duration = number(0, Number.MAX_SAFE_INTEGER, ' ms');
 const count = integer(0, Number.MAX_SAFE_INTEGER);
 
-/** How long retention waits for the checkpoint worker's pass to end before it gives up on truncating. */
-const TRUNCATE_TRIES = 20;
-const TRUNCATE_RETRY_MS = 5;
-
-/**
- * Copies the WAL into the database file and truncates both (the file only shrinks then). SQLite
- * answers "busy" at once, without its busy handler, while another connection checkpoints — the
- * store's checkpoint worker does so often during output — so a busy answer is retried for a moment
- * (retention is rare; ≤ 100 ms of waiting). Still busy: the worker's next complete pass finishes it.
- */
-function truncateWal(db: Database.Database): void {
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let i = 0; i < TRUNCATE_TRIES; i++) {
-    const row = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-    if (row[0]?.busy === 0) return;
-    Atomics.wait(pause, 0, 0, TRUNCATE_RETRY_MS);
-  }
-}
-
 /**
  * Deletes finished jobs beyond the policy, except those whose output is still being written
- * (`isLive`), then runs incremental_vacuum so the file shrinks. The WAL is checkpointed and
- * truncated afterwards (best effort: an active reader may keep it for now).
+ * (`isLive`), then gives the freed pages back to the file system in bounded steps (vacuum-steps.ts)
+ * and checkpoints and truncates the WAL (best effort: an active reader may keep it for now). The
+ * event loop runs between delete batches and between vacuum steps.
  */
-export function runRetention(
+export async function runRetention(
   db: Database.Database,
   sql: RetentionSql,
   isLive: (jobId: number) => boolean,
+  vacuum: VacuumContext,
   policy: RetentionPolicy,
-): RetentionResult {
+): Promise<RetentionResult> {
   if (policy.maxAgeMs !== undefined) duration(policy.maxAgeMs, 'maxAgeMs');
   if (policy.maxFinishedJobs !== undefined) count(policy.maxFinishedJobs, 'maxFinishedJobs');
   const now = policy.now ?? Date.now();
   const doomed = new Set<number>();
   if (policy.maxAgeMs !== undefined) for (const { id } of sql.olderThan.iterate(now - policy.maxAgeMs)) doomed.add(id);
   if (policy.maxFinishedJobs !== undefined) for (const { id } of sql.beyondNewest.iterate(policy.maxFinishedJobs)) doomed.add(id);
-  const ids = [...doomed].filter((id) => !isLive(id));
+  const ids = [...doomed];
 
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   const pagesBefore = db.pragma('page_count', { simple: true }) as number;
   let jobsDeleted = 0;
-  for (let i = 0; i < ids.length; i += DELETE_BATCH) jobsDeleted += sql.deleteBatch(ids.slice(i, i + DELETE_BATCH));
-  if (jobsDeleted > 0) {
+  for (let i = 0; i < ids.length; i += DELETE_BATCH) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (!db.open) break;
+    // Asked per batch, after the wait: a writer may have been opened for a job meanwhile.
+    jobsDeleted += sql.deleteBatch(ids.slice(i, i + DELETE_BATCH).filter((id) => !isLive(id)));
+  }
+  let steps = 0;
+  let longestStepMs = 0;
+  if (jobsDeleted > 0 && db.open) {
     // Moves pages from the end of the file into the freed ones and truncates the file: without
     // it SQLite keeps freed pages for reuse and the file never shrinks.
-    db.pragma('incremental_vacuum');
-    truncateWal(db);
+    ({ steps, longestStepMs } = await vacuumInSteps(db, vacuum));
+    await truncateWal(db);
   }
-  const pagesAfter = db.pragma('page_count', { simple: true }) as number;
-  return { jobsDeleted, bytesFreed: Math.max(0, pagesBefore - pagesAfter) * pageSize };
+  const pagesAfter = db.open ? (db.pragma('page_count', { simple: true }) as number) : pagesBefore;
+  return { jobsDeleted, bytesFreed: Math.max(0, pagesBefore - pagesAfter) * pageSize, vacuumSteps: steps, longestStepMs };
 }

@@ -24,7 +24,7 @@ function finishedJob(store: Store, chunks: number): number {
 /** Reads `n` items, then lets retention delete every finished job, then reads on. */
 async function readAcrossRetention(store: Store, it: AsyncIterator<LogItem>, n: number): Promise<unknown> {
   for (let i = 0; i < n; i++) assert.equal((await it.next()).done, false);
-  assert.equal(applyRetention(store, { maxFinishedJobs: 0 }).jobsDeleted, 1);
+  assert.equal((await applyRetention(store, { maxFinishedJobs: 0 })).jobsDeleted, 1);
   try {
     for (;;) if ((await it.next()).done) return 'ended without an error';
   } catch (err) {
@@ -55,7 +55,7 @@ test('a follower that had read nothing yet also learns of the deletion; an unkno
   const { store } = tempStore(t);
   const id = finishedJob(store, 5);
   const it = store.logs.follow(id);
-  assert.equal(applyRetention(store, { maxFinishedJobs: 0 }).jobsDeleted, 1);
+  assert.equal((await applyRetention(store, { maxFinishedJobs: 0 })).jobsDeleted, 1);
   await assert.rejects(it.next(), (err: unknown) => (assertDeletedError(err, id), true));
   assert.deepEqual(await collect(store.logs.follow(31337)), []);
   assert.deepEqual(await collect(store.logs.follow(31337, { live: false })), []);
@@ -66,7 +66,7 @@ test('a follower that reads to the end before retention runs ends cleanly', asyn
   const id = finishedJob(store, 100);
   const items = await collect(store.logs.follow(id));
   assert.equal(items.length, 100);
-  assert.equal(applyRetention(store, { maxFinishedJobs: 0 }).jobsDeleted, 1);
+  assert.equal((await applyRetention(store, { maxFinishedJobs: 0 })).jobsDeleted, 1);
 });
 
 test('deleteJobLogs under a follower is reported the same way (the job row stays)', async (t) => {

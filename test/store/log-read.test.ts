@@ -164,8 +164,7 @@ test('tail reads backwards in pages, never the whole log', async (t) => {
   };
   const whole = await ms(() => textAfter(store, id, 0), 3);
   const tail = await ms(() => store.logs.tail(id, 10, { streams: [1] }), 100);
-  // Both streams, stderr empty: stderr's lines are looked for back to the start — its rows only,
-  // stdout's blobs are not read once stdout has its lines.
+  // Both streams, stderr empty: one index seek finds stderr has no chunks (log-tail-walk.test.ts).
   const both = await ms(() => store.logs.tail(id, 10), 10);
   t.diagnostic(`tail(10) of stdout over a ${store.jobs.get(id)?.logStoredBytes} byte log: ${tail.toFixed(3)} ms; of both streams (stderr empty): ${both.toFixed(2)} ms; reading it all: ${whole.toFixed(1)} ms`);
   assert.ok(tail * 20 < whole, `tail ${tail} ms vs whole ${whole} ms`);

@@ -17,7 +17,7 @@ function output(store: Store, id: number): Buffer {
   return Buffer.concat(store.logs.read(id, { limit: 10_000, maxBytes: Number.MAX_SAFE_INTEGER }).map((c) => c.data));
 }
 
-test('retention deletes old finished jobs with their output and the file shrinks', (t) => {
+test('retention deletes old finished jobs with their output and the file shrinks', async (t) => {
   const { store, file } = tempStore(t);
   const ids = Array.from({ length: 6 }, () => addJob(store).id);
   const writers = new Map<number, LogWriter>(ids.map((id) => [id, store.logs.writer(id)]));
@@ -41,7 +41,7 @@ test('retention deletes old finished jobs with their output and the file shrinks
   const perJob = 48 * 64 * 1024;
   assert.ok(before > 6 * perJob, `file ${before} bytes`);
 
-  const result = applyRetention(store, { maxFinishedJobs: 1 });
+  const result = await applyRetention(store, { maxFinishedJobs: 1 });
   assert.equal(result.jobsDeleted, 4);
   const after = fileSize(store, file);
   t.diagnostic(`file ${before} → ${after} bytes; bytesFreed ${result.bytesFreed}; 4 jobs of ${perJob} bytes of output deleted`);
@@ -57,10 +57,11 @@ test('retention deletes old finished jobs with their output and the file shrinks
   assert.equal(store.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM log_chunks WHERE job_id NOT IN (SELECT id FROM jobs)').get()?.n, 0);
 
   // Nothing more to do: nothing deleted, nothing freed.
-  assert.deepEqual(applyRetention(store, { maxFinishedJobs: 1 }), { jobsDeleted: 0, bytesFreed: 0 });
+  const again = await applyRetention(store, { maxFinishedJobs: 1 });
+  assert.deepEqual([again.jobsDeleted, again.bytesFreed, again.vacuumSteps], [0, 0, 0]);
 });
 
-test('retention by age uses the end time, never touches running jobs or output still being written', (t) => {
+test('retention by age uses the end time, never touches running jobs or output still being written', async (t) => {
   const { store } = tempStore(t);
   const now = 1_800_000_000_000;
   const day = 86_400_000;
@@ -73,14 +74,14 @@ test('retention by age uses the end time, never touches running jobs or output s
   store.jobs.markFinished(stillWriting, ended(now - 10 * day)); // finished, but its last output is not flushed yet
   const runningOld = addJob(store, { createdAt: now - 100 * day }).id;
 
-  assert.deepEqual(applyRetention(store, { maxAgeMs: 7 * day, now }).jobsDeleted, 1);
+  assert.deepEqual((await applyRetention(store, { maxAgeMs: 7 * day, now })).jobsDeleted, 1);
   assert.deepEqual(store.jobs.list().map((r) => r.id).sort(), [recent, stillWriting, runningOld].sort());
   w.close();
-  assert.deepEqual(applyRetention(store, { maxAgeMs: 7 * day, now }).jobsDeleted, 1, 'once closed it goes');
+  assert.deepEqual((await applyRetention(store, { maxAgeMs: 7 * day, now })).jobsDeleted, 1, 'once closed it goes');
   assert.ok(store.jobs.get(runningOld));
 
-  const bad = (p: object) => assert.throws(() => applyRetention(store, p), (e: unknown) => isJobctlError(e) && e.code === 'INVALID_ARGUMENT');
-  bad({ maxAgeMs: -1 });
-  bad({ maxFinishedJobs: 1.5 });
-  bad({ maxAgeMs: Number.NaN });
+  const bad = (p: object) => assert.rejects(applyRetention(store, p), (e: unknown) => isJobctlError(e) && e.code === 'INVALID_ARGUMENT');
+  await bad({ maxAgeMs: -1 });
+  await bad({ maxFinishedJobs: 1.5 });
+  await bad({ maxAgeMs: Number.NaN });
 });
