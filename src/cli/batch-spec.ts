@@ -4,9 +4,11 @@
 // Empty lines and lines starting with # are skipped. The command line's options (limits, --name,
 // --cwd, --env, --clean-env) are the defaults of every line; a line's own env adds to them.
 import { resolve } from 'node:path';
-import { invalidArgument } from '../rpc/errors.ts';
-import { jobSpec } from '../rpc/fields.ts';
+import { invalidArgument, isJobctlError } from '../rpc/errors.ts';
+import { absolutePath, argv as argvField, env as envField, jobSpec } from '../rpc/fields.ts';
 import type { JobSpec } from '../rpc/model.ts';
+import { envCaps, envOverflow } from './env-args.ts';
+import { acceptedText } from './flag-values.ts';
 
 /** What every line starts from: the command line's options. */
 export interface BatchDefaults {
@@ -27,7 +29,8 @@ const LINE_FORMAT = 'a JSON array of strings (the command and its arguments) or 
 
 /**
  * Parses and validates the whole batch before anything is submitted, so a mistake on line 900 does
- * not leave 899 jobs started. Errors name the line, the field and the value, as the daemon would.
+ * not leave 899 jobs started. Errors name the line and the field as the line writes it ("line 3[1]"
+ * in an array line, "line 3.env.SEED" in an object line) and the value as written.
  */
 export function parseBatch(text: string, defaults: BatchDefaults): BatchJob[] {
   const jobs: BatchJob[] = [];
@@ -50,7 +53,8 @@ export function parseBatch(text: string, defaults: BatchDefaults): BatchJob[] {
 
 function lineSpec(value: unknown, where: string, defaults: BatchDefaults): unknown {
   const base = { cwd: defaults.cwd, env: defaults.env, limits: defaults.limits, name: defaults.name };
-  if (Array.isArray(value)) return { ...base, argv: value };
+  // An array line is the command itself: its items are named "line N[i]", not "line N.argv[i]".
+  if (Array.isArray(value)) return { ...base, argv: argvField(value, where) };
   if (value === null || typeof value !== 'object') throw invalidArgument(where, value, LINE_FORMAT);
   const line = value as Record<string, unknown>;
   for (const key of Object.keys(line)) {
@@ -63,8 +67,33 @@ function lineSpec(value: unknown, where: string, defaults: BatchDefaults): unkno
     ...base,
     argv: line.argv,
     ...(line.name !== undefined ? { name: line.name } : {}),
-    // A relative cwd is relative to the command line's --cwd (or the caller's directory).
-    ...(typeof line.cwd === 'string' ? { cwd: resolve(defaults.cwd, line.cwd) } : line.cwd !== undefined ? { cwd: line.cwd } : {}),
-    ...(env !== undefined ? { env: { ...defaults.env, ...(env as Record<string, unknown>) } } : {}),
+    ...(line.cwd !== undefined ? { cwd: lineCwd(line.cwd, `${where}.cwd`, defaults.cwd) } : {}),
+    ...(env !== undefined ? { env: lineEnv(env, `${where}.env`, defaults.env) } : {}),
   };
+}
+
+/** A line's cwd, relative to the command line's --cwd (or the caller's directory); refusals quote it as written. */
+function lineCwd(cwd: unknown, field: string, base: string): unknown {
+  if (typeof cwd !== 'string') return cwd;
+  const path = resolve(base, cwd);
+  try {
+    return absolutePath(path, field);
+  } catch (err) {
+    if (!isJobctlError(err) || err.code !== 'INVALID_ARGUMENT') throw err;
+    throw invalidArgument(field, cwd, acceptedText(err, field, path));
+  }
+}
+
+/**
+ * A line's env over the command line's: its own variables are checked where the line writes them
+ * ("line 3.env.SEED"); a total over the caps may come from the command line's part, so that is said.
+ */
+function lineEnv(env: object, field: string, base: Record<string, string>): Record<string, string> {
+  const own = envField(env, field);
+  const merged = { ...base, ...own };
+  const over = envOverflow(merged);
+  if (over !== null) {
+    throw invalidArgument(field, `${Object.keys(own).length} variables`, `${envCaps()}, together with the environment the command line gives every line (--env, and yours unless --clean-env): ${over}`);
+  }
+  return merged;
 }

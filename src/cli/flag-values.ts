@@ -1,8 +1,10 @@
 // Command-line flag values checked before any connection, with messages in the user's terms: the
-// flag they typed, the text they typed (not what it was parsed into), and what is accepted. The
-// bounds are the method table's own validators (rpc/fields.ts), so the CLI and the daemon agree; a
-// refusal the CLI cannot foresee (config.json's maxLimits) is renamed the same way (renameFields).
+// flag they typed, the text they typed (not what it was parsed into), and what is accepted in the
+// units they type (512M, not 536870912 bytes). The bounds are the method table's own validators
+// (rpc/fields.ts), so the CLI and the daemon agree; a refusal the CLI cannot foresee (config.json's
+// maxLimits) is renamed the same way (renameFields).
 import { JobctlError, describeValue, invalidArgument, isJobctlError } from '../rpc/errors.ts';
+import { rangeOf, typedAmount, typedRefusal, type Range } from '../rpc/ranges.ts';
 import type { Validator } from '../rpc/validate.ts';
 
 /** Where a request field came from: the flag and the text typed for it. */
@@ -13,10 +15,12 @@ export interface FlagOrigin {
   typed: string;
   /** The value sent for it (as the daemon will quote it). */
   sent: unknown;
+  /** The field's range, when it has one: a cap the daemon reports is then said in the typed units. */
+  range?: Range;
 }
 
 /** What a validator's INVALID_ARGUMENT says is accepted (the text after "invalid FIELD VALUE: "). */
-function acceptedOf(err: JobctlError, field: string, value: unknown): string {
+export function acceptedText(err: JobctlError, field: string, value: unknown): string {
   const prefix = `invalid ${field} ${describeValue(value)}: `;
   const text = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
   // A value of the wrong kind ("abc" for a number) is reported as such: the user typed text anyway.
@@ -24,15 +28,17 @@ function acceptedOf(err: JobctlError, field: string, value: unknown): string {
 }
 
 /**
- * value (parsed from typed) checked by validator; a refusal names flag and typed. accepted, when
- * given, replaces the validator's wording (say, "0 to 1h" for a duration the wire carries in ms).
+ * value (parsed from typed) checked by validator; a refusal names flag and typed. A ranged validator
+ * (rpc/ranges.ts) is reworded in the units the user types ("too small; accepted: a size from 1MiB…"),
+ * since its own wording is the wire's (bytes, ms).
  */
-export function checkFlag<T>(flag: string, typed: string, value: unknown, validator: Validator<T>, accepted?: string): T {
+export function checkFlag<T>(flag: string, typed: string, value: unknown, validator: Validator<T>): T {
   try {
     return validator(value, flag);
   } catch (err) {
     if (!isJobctlError(err) || err.code !== 'INVALID_ARGUMENT') throw err;
-    throw invalidArgument(flag, typed, accepted ?? acceptedOf(err, String(err.details?.field ?? flag), value));
+    const range = rangeOf(validator);
+    throw invalidArgument(flag, typed, range ? typedRefusal(range, value) : acceptedText(err, String(err.details?.field ?? flag), value));
   }
 }
 
@@ -57,6 +63,11 @@ export async function renameFields<T>(call: Promise<T>, origins: FlagOrigin[]): 
     const field = String(err.details?.field ?? '').replace(/^params\./, '');
     const origin = origins.find((o) => o.field === field);
     if (!origin) throw err;
-    throw invalidArgument(origin.flag, origin.typed, acceptedOf(err, String(err.details?.field), origin.sent));
+    // The daemon's own cap (details.max, in wire units) is said as the user would type it.
+    const max = err.details?.max;
+    if (origin.range && typeof max === 'number') {
+      throw invalidArgument(origin.flag, origin.typed, `too large; accepted: at most ${typedAmount(origin.range, max)} (the daemon's maximum)`);
+    }
+    throw invalidArgument(origin.flag, origin.typed, acceptedText(err, String(err.details?.field), origin.sent));
   }
 }

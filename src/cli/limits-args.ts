@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import type { Limits } from '../rpc/model.ts';
 import { BYTES_FORMAT, CPU_FORMAT, parseBytes, parseCpu } from '../rpc/parse-size.ts';
 import { invalidArgument } from '../rpc/errors.ts';
-import { limits as limitsValidator } from '../rpc/fields.ts';
+import { limitFields } from '../rpc/fields.ts';
 import { checkFlag, type FlagOrigin } from './flag-values.ts';
 
 /** Adds the limit flags to a command. */
@@ -32,17 +32,19 @@ function parsePids(text: string, flag: string): number {
 
 /**
  * The Limits named by parsed flags, each checked against the bounds every job has (rpc/fields.ts)
- * before any connection; bad values name the flag and the text typed. origins, when given, receives
- * where each field came from, so the daemon's own refusals (config.json maxLimits) can be reworded.
+ * before any connection; bad values name the flag, the text typed and the range in the flag's units.
+ * origins, when given, receives where each field came from, so the daemon's own refusals (config.json
+ * maxLimits) can be reworded.
  */
 export function limitsFromArgs(args: { cpu?: string; memory?: string; pids?: string; ioRead?: string; ioWrite?: string }, origins?: FlagOrigin[]): Limits {
   const limits: Limits = {};
   for (const { key, arg, flag, parse } of LIMIT_FLAGS) {
     const typed = args[arg];
     if (typed === undefined) continue;
-    const value = checkFlag(flag, typed, parse(typed, flag), (v, path) => (limitsValidator({ [key]: v }, path) as Record<string, number>)[key] as number);
+    const validator = limitFields[key];
+    const value = checkFlag(flag, typed, parse(typed, flag), validator);
     limits[key] = value;
-    origins?.push({ field: `limits.${key}`, flag, typed, sent: value });
+    origins?.push({ field: `limits.${key}`, flag, typed, sent: value, range: validator.range });
   }
   return limits;
 }

@@ -4,6 +4,8 @@ import type { CgroupHost } from '../cgroup/index.ts';
 import { JobctlError, invalidArgument, isJobctlError } from '../rpc/errors.ts';
 import type { JobInfo, JobSpec, JobState, Limits, Usage } from '../rpc/model.ts';
 import { LIMIT_NAMES } from '../rpc/model.ts';
+import { limitFields } from '../rpc/fields.ts';
+import { wireAmount } from '../rpc/ranges.ts';
 import type { JobResult, JobRow, LogWriter, Store } from '../store/index.ts';
 import { toJobInfo } from './job-info.ts';
 import { JobProcess } from './job-process.ts';
@@ -275,7 +277,11 @@ export class Supervisor {
       const value = limits[name];
       if (cap === undefined) continue;
       if (value === undefined) limits[name] = cap;
-      else if (value > cap) throw invalidArgument(`limits.${name}`, value, `at most ${cap} (the daemon's maximum)`);
+      else if (value > cap) {
+        // details.max lets a client say the cap in its own user's units (512M rather than bytes).
+        const field = `limits.${name}`;
+        throw new JobctlError('INVALID_ARGUMENT', `invalid ${field} ${value}: at most ${wireAmount(limitFields[name].range, cap)} (the daemon's maximum)`, { details: { field, max: cap } });
+      }
     }
     return limits;
   }

@@ -1,14 +1,14 @@
 // Validators for the fields several methods share: ids, a job spec (argv, cwd, env, limits, name),
 // certificate users and serials. The bounds are the product's limits; kernel facts that set them are
 // noted where they apply.
-import { JOB_STATES, type JobState } from './model.ts';
+import { JOB_STATES, type JobState, type LimitName } from './model.ts';
 import { ROLES, SERIAL_RULE, USER_NAME_RULE, normalizeSerial, isUserName } from './roles.ts';
 import { invalidArgument } from './errors.ts';
+import { ranged, type RangeValidator } from './ranges.ts';
 import {
   array,
   integer,
   nullable,
-  number,
   object,
   oneOf,
   optional,
@@ -34,13 +34,13 @@ export const subscriptionId: Validator<number> = integer(1, 0xffff_ffff);
 export const seq: Validator<number> = integer(0, Number.MAX_SAFE_INTEGER);
 
 /** A stop grace period in milliseconds: 0 (kill at once) to one hour. */
-export const graceMs: Validator<number> = integer(0, 3_600_000, ' ms');
+export const graceMs: RangeValidator = ranged({ min: 0, max: 3_600_000, integer: true, spelling: 'duration', like: '10s or 500ms' });
 
 /** A page size for list calls. */
-export const listLimit: Validator<number> = integer(1, 10_000);
+export const listLimit: RangeValidator = ranged({ min: 1, max: 10_000, integer: true, spelling: 'count' });
 
 /** How many trailing lines of output to start with: 0 (only new output, like `tail -n 0 -f`) and up. */
-export const tailLines: Validator<number> = integer(0, 1_000_000);
+export const tailLines: RangeValidator = ranged({ min: 0, max: 1_000_000, integer: true, spelling: 'count', noun: 'lines' });
 
 /** Job states to filter on, each at most once. */
 export const states: Validator<JobState[]> = array(oneOf(JOB_STATES), { min: 1, max: JOB_STATES.length, unique: true });
@@ -79,26 +79,49 @@ export const absolutePath: Validator<string> = string({
   pattern: { re: /^\//, what: 'an absolute path (starting with "/")' },
 });
 
+/** Most variables a job's environment may hold. */
+export const ENV_MAX_VARIABLES = 4096;
+
+/** Most bytes a job's environment may hold, counted as the kernel stores it ("K=V\0" each, as recordEntryBytes counts). */
+export const ENV_MAX_TOTAL_BYTES = 384 * KiB;
+
+/** An environment variable's name: non-empty, no "=" (execve splits there), ≤ 1 KiB. */
+export const envName: Validator<string> = string({ min: 1, maxBytes: 1024, pattern: { re: /^[^=]*$/, what: 'a variable name without "="' } });
+
+/** An environment variable's value: with the longest name, "K=V" stays within the kernel's 128 KiB. */
+export const envValue: Validator<string> = string({ maxBytes: MAX_ARG_BYTES - 1026 });
+
 /**
  * Environment: ≤ 4096 variables, ≤ 384 KiB in all (with argv's 512 KiB a start request stays within
- * one frame); names non-empty without "=" (execve splits there); each "K=V" ≤ 128 KiB.
+ * one frame); names and values as envName and envValue.
  */
-export const env: Validator<Record<string, string>> = record(
-  string({ min: 1, maxBytes: 1024, pattern: { re: /^[^=]*$/, what: 'a variable name without "="' } }),
-  string({ maxBytes: MAX_ARG_BYTES - 1026 }),
-  { maxEntries: 4096, maxTotalBytes: 384 * KiB },
-);
+export const env: Validator<Record<string, string>> = record(envName, envValue, {
+  maxEntries: ENV_MAX_VARIABLES,
+  maxTotalBytes: ENV_MAX_TOTAL_BYTES,
+});
 
 /** A job name: 1–128 characters, no control characters. */
 export const jobName: Validator<string> = string({ min: 1, max: 128, noControl: true });
 
+const ioRate = { min: KiB, max: 100 * GiB, integer: true, spelling: 'rate', like: '10M or 1.5G' } as const;
+
+/** Each resource limit's own validator, whose range a client rewords in the units its user types. */
+export const limitFields = {
+  cpu: ranged({ min: 0.01, max: 1024, integer: false, spelling: 'cores', like: '0.5 or 2' }),
+  memory: ranged({ min: MiB, max: PiB, integer: true, spelling: 'size', like: '512M or 2G' }),
+  // The kernel's PID_MAX_LIMIT (4M).
+  pids: ranged({ min: 1, max: 4_194_304, integer: true, spelling: 'count', noun: 'processes' }),
+  ioRead: ranged(ioRate),
+  ioWrite: ranged(ioRate),
+} satisfies Record<LimitName, RangeValidator>;
+
 /** Resource limits; every field optional, every bound finite. */
 export const limits = object({
-  cpu: optional(number(0.01, 1024, ' cores')),
-  memory: optional(integer(MiB, PiB, ' bytes (1 MiB to 1 PiB)')),
-  pids: optional(integer(1, 4_194_304)),
-  ioRead: optional(integer(KiB, 100 * GiB, ' bytes/s (1 KiB/s to 100 GiB/s)')),
-  ioWrite: optional(integer(KiB, 100 * GiB, ' bytes/s (1 KiB/s to 100 GiB/s)')),
+  cpu: optional(limitFields.cpu),
+  memory: optional(limitFields.memory),
+  pids: optional(limitFields.pids),
+  ioRead: optional(limitFields.ioRead),
+  ioWrite: optional(limitFields.ioWrite),
 });
 
 /** What a client sends to start a job (the JobSpec of model.ts). */
@@ -120,7 +143,7 @@ export const userName: Validator<string> = (value, path) => {
 export const role = oneOf(ROLES);
 
 /** Certificate lifetime in days: 1 to 10 years. */
-export const certDays: Validator<number> = integer(1, 3650, ' days');
+export const certDays: RangeValidator = ranged({ min: 1, max: 3650, integer: true, spelling: 'count', noun: 'days' });
 
 /** A certificate serial, returned in canonical form (lowercase hex, no leading zeros). */
 export const serial: Validator<string> = refine(string({ max: 128 }), (text, path) => {

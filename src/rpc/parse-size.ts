@@ -48,6 +48,30 @@ export function parseCpu(text: string, field = 'cpu'): number {
   return Number(m[1]);
 }
 
+const INPUT_UNITS = ['P', 'T', 'G', 'M', 'K'] as const;
+
+/**
+ * 1048576 → "1MiB", 1000 → "1000B": exactly n, in the largest unit that divides it, spelled so that
+ * parseBytes reads it back (for ranges and caps in messages about what a person typed).
+ */
+export function formatSizeInput(n: number): string {
+  for (const unit of INPUT_UNITS) {
+    const size = UNITS[unit.toLowerCase()] as number;
+    if (n !== 0 && n % size === 0) return `${n / size}${unit}iB`;
+  }
+  return `${n}B`;
+}
+
+/** 3600000 → "1h", 1500 → "1500ms", 0 → "0s": exactly ms, spelled so that parseDuration reads it back. */
+export function formatDurationInput(ms: number): string {
+  if (ms === 0) return '0s';
+  for (const unit of ['h', 'm', 's'] as const) {
+    const size = DURATION_UNITS[unit] as number;
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
 
 /** 268435456 → "256 MiB", 1536 → "1.5 KiB", 512 → "512 B": the largest unit ≥ 1, at most one decimal. */

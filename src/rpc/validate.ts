@@ -193,12 +193,17 @@ export function record<V>(key: Validator<string>, item: Validator<V>, rules: Rec
     const entries = keys.map((k): [string, V] => {
       key(k, `${path} key`);
       const v = item(value[k], childPath(path, k));
-      total += utf8Length(k) + (typeof v === 'string' ? utf8Length(v) : 0) + 2;
+      total += recordEntryBytes(k, v);
       return [k, v];
     });
     if (total > rules.maxTotalBytes) throw invalidArgument(path, `${total} bytes`, `at most ${rules.maxTotalBytes} bytes in all`);
     return Object.fromEntries(entries);
   };
+}
+
+/** What one entry of a record() counts toward maxTotalBytes: "K=V\0" in UTF-8, as the kernel stores env. */
+export function recordEntryBytes(key: string, value: unknown): number {
+  return utf8Length(key) + (typeof value === 'string' ? utf8Length(value) : 0) + 2;
 }
 
 /** Lets the key be absent (or undefined) in an object(). */

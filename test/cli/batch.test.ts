@@ -71,7 +71,10 @@ test("the command line's options are every line's defaults; a line's own name, c
 test('a bad line refuses the whole batch before anything starts, naming the line, the field and the value', async () => {
   const before = await jobCount();
   const cases: Array<[string, RegExp]> = [
-    [lines(['true'], ['true'], ['echo', 3]), /line 3\.argv\[1\] 3: a string/],
+    // Named as the line writes it: an array line has no "argv" key.
+    [lines(['true'], ['true'], ['echo', 3]), /^jobctl: invalid line 3\[1\] 3: a string, got a number\n/],
+    [lines({ argv: ['true'], env: { SEED: 7 } }), /^jobctl: invalid line 1\.env\.SEED 7: a string, got a number\n/],
+    [lines({ argv: ['true'], env: { HUGE: 'x'.repeat(130_100) } }), /^jobctl: invalid line 1\.env\.HUGE "x+\.\.\.: at most 130046 bytes as UTF-8 \(got 130100\)\n/],
     [lines(['true'], { argv: ['true'], limits: { memory: 1 } }), /line 2\.limits .*one of the keys argv, name, cwd, env/],
     [`${JSON.stringify(['true'])}\necho hi\n`, /line 2 "echo hi": a JSON array of strings/],
     [lines(['true'], { name: 'no argv' }), /line 2\.argv/],
@@ -86,6 +89,19 @@ test('a bad line refuses the whole batch before anything starts, naming the line
   const missing = await d.cli(['run', '--batch', join(dir, 'no-such-file')]);
   assertExit(missing, 2, 'missing file');
   assert.match(missing.stderr, /--batch ".*no-such-file": a readable file of JSON lines, or - for stdin \(ENOENT\)/);
+  assert.equal(await jobCount(), before, 'no job was started');
+});
+
+test("a line's env over the caps only with the command line's --env says that both count; nothing starts", async () => {
+  const before = await jobCount();
+  const big = 'v'.repeat(100_000);
+  const r = await d.cli(['run', '--batch', '-', '--clean-env', '--env', `C=${big}`, '--env', `D=${big}`], { input: lines(['true'], { argv: ['true'], env: { A: big, B: big } }) });
+  assertExit(r, 2, 'over the caps');
+  assert.equal(
+    r.stderr,
+    'jobctl: invalid line 2.env "2 variables": at most 4096 variables and 384 KiB (393216 bytes) in all, counting NAME=VALUE of every variable, together with the environment the command line gives every line (--env, and yours unless --clean-env): 390.6 KiB (400012 bytes)\n',
+  );
+  assert.equal(r.stdout, '');
   assert.equal(await jobCount(), before, 'no job was started');
 });
 

@@ -565,19 +565,17 @@ describe('exit statuses', () => {
     // A home with no daemon and autostart off: a command that connected would fail with status 1.
     const home = tempDir(t);
     const cases: Array<[string[], RegExp]> = [
-      [['stop', '1', '--grace', '2h'], /^jobctl: invalid --grace "2h": .*from 0 to 1h\n/],
-      [['logs', '1', '--tail', 'abc'], /^jobctl: invalid --tail "abc": an integer from 0 to 1000000\n/],
-      [['logs', '1', '--tail', '1e3'], /^jobctl: invalid --tail "1e3": an integer from 0 to 1000000\n/],
-      [['logs', '1', '--tail', '2000000'], /^jobctl: invalid --tail "2000000": an integer from 0 to 1000000\n/],
-      [['ps', '--limit', 'abc'], /^jobctl: invalid --limit "abc": an integer from 1 to 10000\n/],
-      [['ps', '--limit', '0'], /^jobctl: invalid --limit "0": an integer from 1 to 10000\n/],
-      [['audit', '--limit', '10001'], /^jobctl: invalid --limit "10001": an integer from 1 to 10000\n/],
-      [['run', '--memory', '1', '--', 'true'], /^jobctl: invalid --memory "1": .*\(1 MiB to 1 PiB\)\n/],
-      [['run', '--cpu', '2000', '--', 'true'], /^jobctl: invalid --cpu "2000": a number from 0.01 to 1024 cores\n/],
-      [['run', '--pids', '0', '--', 'true'], /^jobctl: invalid --pids "0": an integer from 1 to 4194304\n/],
-      [['run', '--io-write', '10', '--', 'true'], /^jobctl: invalid --io-write "10": .*1 KiB\/s to 100 GiB\/s/],
+      [['stop', '1', '--grace', '2h'], /^jobctl: invalid --grace "2h": too large; accepted: a duration from 0s to 1h, like 10s or 500ms\n/],
+      [['logs', '1', '--tail', 'abc'], /^jobctl: invalid --tail "abc": a whole number of lines from 0 to 1000000\n/],
+      [['logs', '1', '--tail', '1e3'], /^jobctl: invalid --tail "1e3": a whole number of lines from 0 to 1000000\n/],
+      [['logs', '1', '--tail', '2000000'], /^jobctl: invalid --tail "2000000": too large; accepted: a whole number of lines from 0 to 1000000\n/],
+      [['ps', '--limit', 'abc'], /^jobctl: invalid --limit "abc": a whole number from 1 to 10000\n/],
+      [['ps', '--limit', '0'], /^jobctl: invalid --limit "0": too small; accepted: a whole number from 1 to 10000\n/],
+      [['audit', '--limit', '10001'], /^jobctl: invalid --limit "10001": too large; accepted: a whole number from 1 to 10000\n/],
+      [['run', '--cpu', '2000', '--', 'true'], /^jobctl: invalid --cpu "2000": too large; accepted: a number of CPU cores from 0.01 to 1024, like 0.5 or 2\n/],
+      [['run', '--pids', '0', '--', 'true'], /^jobctl: invalid --pids "0": too small; accepted: a whole number of processes from 1 to 4194304\n/],
       [['run', '--name', '', '--', 'true'], /^jobctl: invalid --name "": a non-empty string\n/],
-      [['certs', 'issue', '--user', 'dave', '--role', 'user', '--out', join(home, 'dave'), '--days', 'abc'], /^jobctl: invalid --days "abc": an integer from 1 to 3650 days\n/],
+      [['certs', 'issue', '--user', 'dave', '--role', 'user', '--out', join(home, 'dave'), '--days', 'abc'], /^jobctl: invalid --days "abc": a whole number of days from 1 to 3650\n/],
       [['certs', 'issue', '--user', 'no body', '--role', 'user', '--out', join(home, 'dave')], /^jobctl: invalid --user "no body": a user name/],
       [['certs', 'revoke', '--serial', 'xyz'], /^jobctl: invalid --serial "xyz": a certificate serial/],
     ];
@@ -598,7 +596,58 @@ describe('exit statuses', () => {
     t.after(() => capped.stop());
     const r = await capped.cli(['run', '--memory', '128M', '--', 'true']);
     assertExit(r, 2);
-    assert.equal(r.stderr, `jobctl: invalid --memory "128M": at most ${64 * 1024 * 1024} (the daemon's maximum)\n`);
+    assert.equal(r.stderr, 'jobctl: invalid --memory "128M": too large; accepted: at most 64MiB (the daemon\'s maximum)\n');
+  });
+
+  test('--env sizes are checked before any connection: the pair typed (shortened), what is accepted, exit 2', async (t) => {
+    const home = tempDir(t);
+    const big = 'v'.repeat(100_000);
+    const noDaemon = { JOBCTL_NO_AUTOSTART: '1' };
+    const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
+      // One value over the kernel's 128 KiB for a NAME=VALUE string.
+      [['--env', `HUGE=${'x'.repeat(130_100)}`], noDaemon, /^jobctl: invalid --env "HUGE=x+\.\.\.: NAME=VALUE with a value of at most 130046 bytes as UTF-8 \(got 130100\)\n$/],
+      [['--env', `${'N'.repeat(2000)}=1`], noDaemon, /^jobctl: invalid --env "N{76}\.\.\.: NAME=VALUE with a name of at most 1024 bytes as UTF-8 \(got 2000\)\n$/],
+      // One variable too many: the 4097th is named.
+      [Array.from({ length: 4097 }, (_, i) => ['--env', `V${i}=1`]).flat(), noDaemon, /^jobctl: invalid --env "V4096=1": one variable too many; accepted: at most 4096 variables in all\n$/],
+      // Over the 384 KiB in all: the pair that crosses it is named.
+      [['A', 'B', 'C', 'D'].flatMap((n) => ['--env', `${n}=${big}`]), noDaemon, /^jobctl: invalid --env "D=v+\.\.\.: the environment would hold 390\.6 KiB \(400012 bytes\); accepted: at most 384 KiB \(393216 bytes\) in all, counting NAME=VALUE of every variable\n$/],
+    ];
+    const results = await Promise.all(cases.map(([flags, env]) => runJobctl(['--home', home, 'run', '--clean-env', ...flags, '--', 'true'], { env })));
+    for (const [i, [flags, , message]] of cases.entries()) {
+      const r = results[i]!;
+      const what = flags.join(' ').slice(0, 60);
+      assertExit(r, 2, what);
+      assert.match(r.stderr, message, what);
+      assert.doesNotMatch(r.stderr, /params/, what);
+    }
+    // Without --clean-env the caller's environment counts too, and the message says how to leave it out.
+    const inherited = await runJobctl(['--home', home, 'run', ...['A', 'B', 'C'].flatMap((n) => ['--env', `${n}=${big}`]), '--', 'true'], { env: { ...noDaemon, FILLER: big } });
+    assertExit(inherited, 2, 'with the environment');
+    assert.match(inherited.stderr, /^jobctl: invalid --env "C=v+\.\.\.: the environment would hold .*; accepted: at most 384 KiB \(393216 bytes\) in all, counting NAME=VALUE of every variable, your environment included \(--clean-env leaves it out: it holds \d+ variables, [\d.]+ KiB\)\n$/);
+    // An environment too large by itself: no --env to blame, so the way out is said.
+    const own = await runJobctl(['--home', home, 'run', '--', 'true'], { env: { ...noDaemon, ...Object.fromEntries(Array.from({ length: 4100 }, (_, i) => [`FILL${i}`, '1'])) } });
+    assertExit(own, 2, 'a huge environment');
+    assert.match(own.stderr, /^jobctl: invalid environment "\d+ variables": your environment is too large to pass on to a job: at most 4096 variables .*; use --clean-env and give the job what it needs with --env NAME=VALUE\n$/);
+  });
+
+  test('flag ranges are said in the units and spelling typed (512M, 10s), never in bytes or ms', async (t) => {
+    const home = tempDir(t);
+    const cases: Array<[string[], string]> = [
+      [['run', '--memory', '1', '--', 'true'], 'invalid --memory "1": too small; accepted: a size from 1MiB to 1PiB, like 512M or 2G'],
+      [['run', '--memory', '2P', '--', 'true'], 'invalid --memory "2P": too large; accepted: a size from 1MiB to 1PiB, like 512M or 2G'],
+      [['run', '--io-read', '10', '--', 'true'], 'invalid --io-read "10": too small; accepted: a rate in bytes per second from 1KiB to 100GiB, like 10M or 1.5G'],
+      [['run', '--io-write', '101G', '--', 'true'], 'invalid --io-write "101G": too large; accepted: a rate in bytes per second from 1KiB to 100GiB, like 10M or 1.5G'],
+      [['run', '--cpu', '0', '--', 'true'], 'invalid --cpu "0": too small; accepted: a number of CPU cores from 0.01 to 1024, like 0.5 or 2'],
+      [['stop', '1', '--grace', '3601'], 'invalid --grace "3601": too large; accepted: a duration from 0s to 1h, like 10s or 500ms'],
+      [['certs', 'issue', '--user', 'dave', '--role', 'user', '--out', join(home, 'dave'), '--days', '0'], 'invalid --days "0": too small; accepted: a whole number of days from 1 to 3650'],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runJobctl(['--home', home, ...args], { env: { JOBCTL_NO_AUTOSTART: '1' } })));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!;
+      assertExit(r, 2, args.join(' '));
+      assert.equal(r.stderr, `jobctl: ${message}\n`, args.join(' '));
+      assert.doesNotMatch(r.stderr, /\d{7}|bytes\/s|\bms\b/, 'no wire units');
+    }
   });
 
   test('an unknown job id is an error (1) naming the id', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, parseBytes, parseCpu, parseDuration } from '../../src/rpc/parse-size.ts';
+import { formatBytes, formatDurationInput, formatSizeInput, parseBytes, parseCpu, parseDuration } from '../../src/rpc/parse-size.ts';
 import { throwsCoded } from './assert-error.ts';
 
 test('parseBytes: binary multiples, suffix forms, case', () => {
@@ -77,4 +77,17 @@ test('formatBytes: largest unit, one decimal at most', () => {
   ];
   for (const [n, text] of table) assert.equal(formatBytes(n), text, String(n));
   for (const [text] of [['256M'], ['1.5G'], ['512k']] as const) assert.equal(parseBytes(formatBytes(parseBytes(text)).replace(' ', '')), parseBytes(text));
+});
+
+test('formatSizeInput and formatDurationInput: exact, in the largest unit, and read back by the parsers', () => {
+  const sizes: Array<[number, string]> = [[2 ** 20, '1MiB'], [2 ** 50, '1PiB'], [100 * 2 ** 30, '100GiB'], [1536 * 2 ** 20, '1536MiB'], [1000, '1000B'], [0, '0B']];
+  for (const [n, text] of sizes) {
+    assert.equal(formatSizeInput(n), text);
+    assert.equal(parseBytes(text), n, text);
+  }
+  const durations: Array<[number, string]> = [[0, '0s'], [3_600_000, '1h'], [90_000, '90s'], [120_000, '2m'], [1500, '1500ms']];
+  for (const [ms, text] of durations) {
+    assert.equal(formatDurationInput(ms), text);
+    assert.equal(parseDuration(text), ms, text);
+  }
 });

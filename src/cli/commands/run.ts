@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { invalidArgument } from '../../rpc/errors.ts';
 import { absolutePath, jobName } from '../../rpc/fields.ts';
 import { connect, type GlobalArgs } from '../context.ts';
+import { envFromArgs } from '../env-args.ts';
 import { checkFlag, renameFields, type FlagOrigin } from '../flag-values.ts';
 import { limitsFromArgs, withLimitOptions } from '../limits-args.ts';
 import { jobOutcome } from '../job-outcome.ts';
@@ -37,12 +38,8 @@ export const runCommand = {
     if (batch !== undefined && argv.length > 0) throw invalidArgument('command', argv.join(' '), 'no command with --batch (the commands are the lines of the batch)');
     if (batch !== undefined && args.follow) throw invalidArgument('--follow', true, 'not with --batch (follow one job: jobctl logs -f ID)');
     if (batch === undefined && argv.length === 0) throw invalidArgument('command', '', 'a command to run, after --: jobctl run -- CMD [ARGS...]');
-    const env: Record<string, string> = args.cleanEnv ? {} : ({ ...process.env } as Record<string, string>);
-    for (const pair of (args.env as string[] | undefined) ?? []) {
-      const eq = pair.indexOf('=');
-      if (eq <= 0) throw invalidArgument('--env', pair, 'K=V with a non-empty name K');
-      env[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
+    const clean = Boolean(args.cleanEnv);
+    const env = envFromArgs(((args.env as unknown[] | undefined) ?? []).map(String), clean ? {} : (process.env as Record<string, string>), { clean });
     const origins: FlagOrigin[] = [];
     const limits = limitsFromArgs(args as never, origins);
     const cwd = resolve(String(args.cwd ?? process.cwd()));
