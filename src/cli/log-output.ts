@@ -43,9 +43,9 @@ export function logSink(format: LogFormat): LogSink {
       }
       return write(target(stream), Buffer.concat(parts));
     },
-    onGap(droppedBytes, reason) {
-      const message = `[jobctl] ${formatBytes(droppedBytes)} of earlier output was dropped (${reason})`;
-      if (format === 'json') void write(process.stdout, `${JSON.stringify({ gap: { droppedBytes, reason } })}\n`);
+    onGap(droppedBytes, reason, upperBound) {
+      const message = `[jobctl] ${upperBound ? 'up to ' : ''}${formatBytes(droppedBytes)} of earlier output was dropped (${reason})`;
+      if (format === 'json') void write(process.stdout, `${JSON.stringify({ gap: { droppedBytes, reason, ...(upperBound ? { upperBound } : {}) } })}\n`);
       else void write(process.stderr, `${message}\n`);
     },
   };

@@ -17,7 +17,8 @@ import type { StreamId } from '../rpc/model.ts';
 /** Receives one log subscription; a returned promise pauses the connection until it settles. */
 export interface LogSink {
   onChunk(stream: StreamId, data: Buffer, seq: number, time: number): void | Promise<void>;
-  onGap?(droppedBytes: number, reason: string): void;
+  /** Output was dropped before the next chunk; upperBound: droppedBytes is the most that can be missing, not an exact count. */
+  onGap?(droppedBytes: number, reason: string, upperBound: boolean): void;
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -173,14 +174,14 @@ export class Connection {
       if ('error' in frame && frame.error !== undefined) p.reject(errorFromWire(frame.error));
       else p.resolve((frame as { result?: unknown }).result);
     } else if (frame.t === 'evt') {
-      const params = frame.params as { subscription?: number; reason?: string; error?: unknown; droppedBytes?: number };
+      const params = frame.params as { subscription?: number; reason?: string; error?: unknown; droppedBytes?: number; upperBound?: boolean };
       if (frame.event === 'logs.end' && typeof params.subscription === 'number') {
         const err = params.reason === 'error' ? errorFromWire(params.error) : undefined;
         this.afterSink(() => this.logSubs.get(params.subscription as number)?.end(String(params.reason), err));
         return;
       }
       if (frame.event === 'logs.gap' && typeof params.subscription === 'number') {
-        this.afterSink(() => this.logSubs.get(params.subscription as number)?.sink.onGap?.(Number(params.droppedBytes), String(params.reason)));
+        this.afterSink(() => this.logSubs.get(params.subscription as number)?.sink.onGap?.(Number(params.droppedBytes), String(params.reason), params.upperBound === true));
         return;
       }
       for (const handler of this.eventHandlers.get(frame.event) ?? []) handler(frame.params as never);

@@ -159,9 +159,9 @@ export class LogFollower {
         }
         return pause;
       },
-      onGap: (droppedBytes, reason) => {
+      onGap: (droppedBytes, reason, upperBound) => {
         if (!live || this.stopped) return;
-        this.buffer.note(`⋯ ${formatBytes(droppedBytes)} of output not stored (${reason})`);
+        this.buffer.note(`⋯ ${upperBound ? 'up to ' : ''}${formatBytes(droppedBytes)} of output not stored (${reason})`);
         this.changed();
       },
     };
