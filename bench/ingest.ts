@@ -46,7 +46,7 @@ interface WorkerResult {
   /** Largest size of the WAL file sampled every 5 ms during the run, bytes. */
   walPeakBytes: number;
   /** The store's checkpoints at the end of the run. */
-  checkpoints: { mode: string; passes: number; holds: number; failures: number; forced: number; waits: number; waitedMs: number };
+  checkpoints: { mode: string; passes: number; holds: number; failures: number; forced: number; pauses: number; waits: number; waitedMs: number };
 }
 
 /** The command both sides run: `head -c N /dev/zero`. */
@@ -80,7 +80,9 @@ function countingLogs(real: LogStore): LogStore {
         append(_stream: StreamId, data: Buffer) {
           bytes += data.length;
           seq += 1;
+          return true;
         },
+        drained: () => Promise.resolve(),
         flush() {},
         close() {
           counted.set(jobId, { bytes, seq });
@@ -301,7 +303,7 @@ async function main(): Promise<void> {
   const notes = [
     ...(whatIf() !== '' ? [`WHAT-IF: ${whatIf()} applied to the store — these are not jobctl's settings`] : []),
     `a MiB is 2^20 bytes (the 200 MB target is read as 200 MiB; 200 × 10^6 bytes is 191 MiB)`,
-    `WAL file: largest ${fmt(med(job, (w) => w.walPeakBytes) / MIB)} MiB (sampled every 5 ms); checkpoints ${job.map((w) => `${w.checkpoints.mode}: ${w.checkpoints.passes} passes, ${w.checkpoints.holds} holds, ${w.checkpoints.forced} forced, ${w.checkpoints.failures} failed, writers waited ${w.checkpoints.waits}× ${fmt(w.checkpoints.waitedMs)} ms`).join('; ')}`,
+    `WAL file: largest ${fmt(med(job, (w) => w.walPeakBytes) / MIB)} MiB (sampled every 5 ms); checkpoints ${job.map((w) => `${w.checkpoints.mode}: ${w.checkpoints.passes} passes, ${w.checkpoints.holds} holds, ${w.checkpoints.forced} forced, ${w.checkpoints.failures} failed, writers paused their job ${w.checkpoints.pauses}× and waited ${w.checkpoints.waits}× ${fmt(w.checkpoints.waitedMs)} ms`).join('; ')}`,
     `supervisor CPU during the job: user ${fmt(med(job, (w) => w.cpuUserMs))} ms, system ${fmt(med(job, (w) => w.cpuSystemMs))} ms (main thread ${fmt(med(job, (w) => w.cpuMainMs))} ms), wall ${fmt(med(job, (w) => w.ms))} ms; ${fmt(med(job, (w) => w.chunks))} chunks stored (${fmt(bytes / med(job, (w) => w.chunks) / 1024)} KiB on average)`,
   ];
   if (breakdown) {

@@ -77,9 +77,11 @@ export class JobProcess {
   /** Sends the start to the spawner; throws (RangeError) only for a request too large to send. */
   constructor(options: JobProcessOptions) {
     this.cgroup = options.cgroup;
+    const writer = options.writer;
     const spawned = options.spawner.spawn({ argv: options.argv, cwd: options.cwd, env: options.env, procsFiles: options.cgroup?.procsFiles ?? [] }, (stream, data) =>
-      // The writer copies the bytes into its chunk (one copy, as Buffer.concat made before).
-      options.writer.append(stream, data),
+      // The writer copies the bytes into its chunk (one copy). false: its queue is full while the
+      // store holds commits for a checkpoint, so the pipe waits (the job blocks, not the daemon).
+      writer.append(stream, data) ? undefined : writer.drained(),
     );
     this.exit = spawned.exit;
     void this.exit.then(() => {

@@ -48,8 +48,8 @@ export interface CheckpointResult {
 /** Messages from the worker. */
 export type FromCheckpointWorker =
   | { type: 'ready'; pageSize: number }
-  | { type: 'pass'; requested: boolean; results: CheckpointResult[]; ms: number }
-  | { type: 'failed'; message: string; code: string | undefined };
+  | { type: 'pass'; requested: boolean; pass: number; results: CheckpointResult[]; ms: number }
+  | { type: 'failed'; message: string; code: string | undefined; pass?: number };
 
 /**
  * The worker's source text, for `new Worker(text, { eval: true, workerData })` (workerData is a
@@ -99,8 +99,8 @@ function checkpoint(mode) {
   return { mode, busy: row.busy, log: row.log, checkpointed: row.checkpointed };
 }
 
-function fail(err) {
-  port.postMessage({ type: 'failed', message: String(err && err.message || err), code: err && typeof err.code === 'string' ? err.code : undefined });
+function fail(err, pass) {
+  port.postMessage({ type: 'failed', message: String(err && err.message || err), code: err && typeof err.code === 'string' ? err.code : undefined, pass });
 }
 
 function passEnded() {
@@ -142,7 +142,9 @@ function pass(requested) {
   if (db === null) return;
   const t0 = performance.now();
   const results = [];
-  Atomics.add(shared, STARTED, 1);
+  // Passes are numbered from 1 as they start: the store tells by the number whether a pass began
+  // after it held its commits.
+  const number = Atomics.add(shared, STARTED, 1) + 1;
   try {
     let r = checkpoint('PASSIVE');
     results.push(r);
@@ -153,12 +155,12 @@ function pass(requested) {
     const grew = r.log !== lastLog;
     lastLog = r.log;
     passEnded();
-    port.postMessage({ type: 'pass', requested, results, ms: performance.now() - t0 });
+    port.postMessage({ type: 'pass', requested, pass: number, results, ms: performance.now() - t0 });
     if (r.busy === 0 && r.log === 0 && walBytes() === 0) sleepUntilWritten();
     else timer = setTimeout(pass, grew ? data.activeIntervalMs : data.idleIntervalMs, false);
   } catch (err) {
     passEnded();
-    fail(err);
+    fail(err, number);
     timer = setTimeout(pass, data.idleIntervalMs, false);
   }
 }

@@ -2,10 +2,11 @@
 // fsyncs both; done by SQLite inside a commit (wal_autocheckpoint) it stalled the daemon's event loop
 // and was the largest cost of storing output (docs/BENCHMARKS.md, "Ingest"). Here a worker thread with
 // its own connection does it (PASSIVE: never in the way of the store's connection) while the store
-// goes on committing. To start the WAL over, SQLite needs a commit that finds every frame copied: once
-// the WAL is big, the log writers' commits are held for one more pass (commit-gate.ts). Should the WAL
-// still grow past a limit, the store's connection checkpoints itself, blocking (and so slowing the
-// producers down); if the worker cannot start or dies, SQLite checkpoints inside commits as before.
+// goes on committing. To start the WAL over, SQLite needs a commit that finds every frame copied: every
+// few tens of MiB of output, the streaming log writers' commits are held for one more pass
+// (commit-gate.ts; a few lines of a quiet job still go through). Should the WAL still grow past a
+// limit, the store's connection checkpoints itself, blocking (and so slowing the producers down); if
+// the worker cannot start or dies, SQLite checkpoints inside commits as before.
 import type Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -21,7 +22,10 @@ const MIB = 1024 * 1024;
 export interface CheckpointOptions {
   /** Log output committed between requests to the worker (default 2 MiB; a pass asked for while one runs waits for it). */
   requestEveryBytes?: number;
-  /** WAL size at which the log writers' commits are held for a pass so that the WAL starts over (default 32 MiB). */
+  /**
+   * Log output committed since the WAL last started over at which the streaming log writers'
+   * commits are held for a pass so that it starts over again (default 32 MiB).
+   */
   restartAtBytes?: number;
   /**
    * WAL file size beyond which the store's own connection checkpoints (RESTART), blocking its
@@ -52,11 +56,17 @@ export interface CheckpointStatus {
   readonly passes: number;
   /** Passes run with the log writers' commits held, so that the WAL could start over. */
   readonly holds: number;
+  /** Extra passes within a hold, for the frames of small commits that went through it. */
+  readonly repeats: number;
+  /** Small commits (a job that is not streaming) that went through a hold instead of waiting. */
+  readonly passedHolds: number;
   /** Passes that failed (a full disk, an I/O error); the worker tries again later. */
   readonly failures: number;
   /** Checkpoints the store's own connection ran because the WAL file went over the limit. */
   readonly forced: number;
-  /** Times a log writer's queue outgrew a hold and it waited for the pass, blocking; and for how long in all (ms). */
+  /** Times a log writer's queue outgrew a hold and it paused its producer (the job's pipe) until the opening. */
+  readonly pauses: number;
+  /** Times a producer went on regardless and its writer waited for the pass, blocking; and for how long in all (ms). */
   readonly waits: number;
   readonly waitedMs: number;
 }
@@ -96,12 +106,15 @@ export function startCheckpointer(
   const limitBytes = bytes(options.limitBytes ?? 128 * MIB, 'checkpoints.limitBytes');
   const activeIntervalMs = ms(options.activeIntervalMs ?? 100, 'checkpoints.activeIntervalMs');
   const idleIntervalMs = ms(options.idleIntervalMs ?? 2000, 'checkpoints.idleIntervalMs');
-  const status = { mode: 'starting' as CheckpointMode, passes: 0, holds: 0, failures: 0, forced: 0 };
+  const status = { mode: 'starting' as CheckpointMode, passes: 0, holds: 0, repeats: 0, failures: 0, forced: 0 };
   let worker: Worker | null = null;
   let sinceRequest = 0;
   let inFlight = false;
-  /** The requested pass in flight is the one the commits are held for. */
+  /** Streaming commits are held until a pass numbered above holdAfter has ended. */
   let holding = false;
+  let holdAfter = 0;
+  /** Log output committed since the last hold began (the WAL's content since it last started over, roughly). */
+  let sinceRestart = 0;
   let again = false;
   let startFailure: string | null = null;
   let pageSize = 0;
@@ -153,8 +166,13 @@ export function startCheckpointer(
     }
   };
 
-  /** One RESTART by the store's connection; false when another connection's checkpoint was in the way. */
-  const restart = (): boolean => (db.pragma('wal_checkpoint(RESTART)') as Array<{ busy: number }>)[0]?.busy === 0;
+  /**
+   * One TRUNCATE by the store's connection (a RESTART that also empties the file); false when
+   * another connection's checkpoint was in the way. Not RESTART: the limit is checked against the
+   * file's size, which a restart does not shrink, so every later check would force again — a
+   * blocking checkpoint on the event loop every few MiB for the rest of the flood.
+   */
+  const restart = (): boolean => (db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>)[0]?.busy === 0;
 
   /**
    * The WAL is over the limit: the store's connection copies it all itself, now. SQLite gives up at
@@ -181,6 +199,19 @@ export function startCheckpointer(
     }
   };
 
+  /**
+   * Holds the log writers' streaming commits until a pass that begins after now has ended: the first
+   * commit after it then starts the WAL over from its beginning.
+   */
+  const startHold = (): void => {
+    status.holds++;
+    holding = true;
+    sinceRestart = 0;
+    holdAfter = Atomics.load(shared, SHARED.STARTED);
+    gate.hold(MAX_HOLD_MS, passAfter(holdAfter));
+    request();
+  };
+
   const onMessage = (m: FromCheckpointWorker): void => {
     if (status.mode === 'closed' || status.mode === 'in-thread') return;
     if (m.type === 'ready') {
@@ -195,30 +226,39 @@ export function startCheckpointer(
       // Before 'ready' the worker ends after this; its 'exit' starts the fallback with this reason.
       if (status.mode === 'starting') startFailure = `${m.message}${m.code ? ` (${m.code})` : ''}`;
     } else status.passes++;
-    if (m.type === 'failed' || m.requested) {
-      inFlight = false;
-      if (holding) {
-        // The pass with the commits held is over: the first commit now starts the WAL over if it
-        // finds every frame copied (a commit the gate does not hold, such as a job's row, may have
-        // come in between: then a later report tries again). Its figures predate that commit.
-        holding = false;
-        gate.open();
-        if (again) {
-          again = false;
-          request();
-        }
+    if (m.type === 'failed' || m.requested) inFlight = false;
+    // A pass that began after the commits were held ends the hold (one that was under way at the
+    // time does not: frames committed during it may be left).
+    if (holding && m.pass !== undefined && m.pass > holdAfter) {
+      // Small commits went through during the pass: their frames are not copied yet, and the WAL
+      // cannot start over before they are. One more pass copies just them (a few ms) with every
+      // commit held this time, so that it ends with nothing left (a job printing a line every
+      // millisecond would otherwise land some in every pass, and the WAL never start over).
+      if (m.type === 'pass' && gate.takePassed() && gate.leftMs > 0) {
+        status.repeats++;
+        gate.holdAll();
+        holdAfter = m.pass;
+        request();
         return;
       }
-    }
-    if (m.type === 'failed') return;
-    const walBytes = (m.results.at(-1)?.log ?? 0) * pageSize;
-    if (walBytes > limitBytes) force();
-    else if (walBytes >= restartAtBytes && !inFlight) {
-      status.holds++;
-      holding = true;
-      gate.hold(MAX_HOLD_MS, passAfter(Atomics.load(shared, SHARED.STARTED)));
-      request();
+      // The first commit now starts the WAL over if it finds every frame copied (a commit the gate
+      // does not hold, such as a job's row, may have come in between: then a later report tries
+      // again). This report's figures predate that commit: judged by them, the WAL would look full
+      // still, and an idle store would hold and pass again and again.
+      holding = false;
+      gate.open();
+      if (again && !inFlight) {
+        again = false;
+        request();
+      }
       return;
+    }
+    if (m.type === 'pass') {
+      // The WAL's content when the pass began (its frames); a restart makes it small again.
+      const walBytes = (m.results.at(-1)?.log ?? 0) * pageSize;
+      if (walBytes > limitBytes) force();
+      // A restart that did not happen, or commits afterCommit does not count (job rows, vacuum).
+      else if (!holding && walBytes >= restartAtBytes) return startHold();
     }
     if (again && !inFlight) {
       again = false;
@@ -268,11 +308,20 @@ export function startCheckpointer(
     get holds() {
       return status.holds;
     },
+    get repeats() {
+      return status.repeats;
+    },
+    get passedHolds() {
+      return gate.passed;
+    },
     get failures() {
       return status.failures;
     },
     get forced() {
       return status.forced;
+    },
+    get pauses() {
+      return gate.pauses;
     },
     get waits() {
       return gate.waits;
@@ -283,6 +332,14 @@ export function startCheckpointer(
     afterCommit(bytes) {
       if (status.mode !== 'worker') return;
       sinceRequest += bytes;
+      sinceRestart += bytes;
+      // Counted here rather than from the worker's reports: a report comes a pass later, by when a
+      // flood has added tens of MiB more, and the WAL file (which a restart reuses but never
+      // shrinks) would grow to several times restartAtBytes.
+      if (!holding && sinceRestart >= restartAtBytes) {
+        sinceRequest = 0;
+        return startHold();
+      }
       if (sinceRequest < requestEveryBytes) return;
       sinceRequest = 0;
       // The worker fell behind (a slow disk, a long pass): copy on the event loop, which also slows

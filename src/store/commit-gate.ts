@@ -2,8 +2,10 @@
 // only at a commit that finds every frame already copied into the database, which a steady stream of
 // commits never leaves time for. While the gate is held the writers keep queueing (the event loop goes
 // on), the checkpoint worker copies the last frames, then the commits resume and the first one starts
-// the WAL from its beginning. A writer whose queue grows too big meanwhile waits for that pass,
-// blocking — which also slows its producer down — rather than commit in its middle.
+// the WAL from its beginning. A writer whose queue grows too big meanwhile has its producer paused
+// (the job's pipe: the job blocks on its write, the event loop serves everyone else); only a
+// producer that ignores the pause makes the writer wait for the pass, blocking, rather than commit
+// in its middle or queue without bound.
 
 /** The writers' view of the gate. */
 export interface CommitGate {
@@ -13,6 +15,20 @@ export interface CommitGate {
   whenOpen(fn: () => void): void;
   /** Blocks until the pass the commits are held for has ended (or the hold's time is up), then opens. */
   waitOpen(): void;
+  /** Counts a writer that asked its producer to pause until the opening. */
+  paused(): void;
+  /**
+   * True while small commits are held too (the short last pass of a hold); otherwise the output of a
+   * job that is not streaming (a few lines) goes through a held gate, so that it reaches followers
+   * within milliseconds while another job floods.
+   */
+  readonly holdsAll: boolean;
+  /**
+   * Tells the gate that a small commit goes through while it is held. Its frames make the pass under
+   * way one short of the whole WAL, so the checkpointer runs another (short) pass, with every commit
+   * held, before it opens.
+   */
+  passing(): void;
 }
 
 /** The checkpointer's side: holds and opens the gate. */
@@ -24,6 +40,42 @@ export class HeldCommits implements CommitGate {
   /** How often a writer waited, blocking, for the pass (waitOpen), and for how long in all. */
   waits = 0;
   waitedMs = 0;
+  /** How often a writer paused its producer for a hold. */
+  pauses = 0;
+  /** Small commits that went through while held (all time), and since the checkpointer last looked. */
+  passed = 0;
+  private passedUnseen = 0;
+  private all = false;
+
+  paused(): void {
+    this.pauses++;
+  }
+
+  passing(): void {
+    this.passed++;
+    if (this.held) this.passedUnseen++;
+  }
+
+  /** Whether small commits went through since the last call (the checkpointer asks at the end of a held pass). */
+  takePassed(): boolean {
+    const any = this.passedUnseen > 0;
+    this.passedUnseen = 0;
+    return any;
+  }
+
+  /** From now until the opening, small commits wait too. */
+  holdAll(): void {
+    if (this.held) this.all = true;
+  }
+
+  get holdsAll(): boolean {
+    return this.all;
+  }
+
+  /** Milliseconds left of the current hold (0 when open). */
+  get leftMs(): number {
+    return this.held ? Math.max(0, this.deadline - performance.now()) : 0;
+  }
 
   get held(): boolean {
     return this.timer !== undefined;
@@ -49,6 +101,7 @@ export class HeldCommits implements CommitGate {
    */
   hold(maxMs: number, waitForPass: (ms: number) => void): void {
     if (this.held) return;
+    this.passedUnseen = 0;
     this.deadline = performance.now() + maxMs;
     this.waitForPass = waitForPass;
     this.timer = setTimeout(() => this.open(), maxMs);
@@ -59,6 +112,7 @@ export class HeldCommits implements CommitGate {
     if (this.timer === undefined) return;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.all = false;
     const waiting = [...this.waiting];
     this.waiting.clear();
     for (const fn of waiting) {

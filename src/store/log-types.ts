@@ -133,11 +133,17 @@ export interface LogWriter {
    * maximum chunk size); everything queued commits in one transaction on the next turn of the
    * event loop (setImmediate) — or, while the job streams (the previous commit held at least
    * STREAMING_BATCH_BYTES), COMMIT_INTERVAL_MS after the previous commit — or at once when a lot is
-   * queued; while the store holds commits so that its WAL can start over, a few ms later (a writer
-   * with too much queued then waits for that, blocking). The bytes are copied at once: the caller
-   * may reuse `data` (the job's pipes are read into one shared buffer).
+   * queued; while the store holds commits so that its WAL can start over, a few ms later. The
+   * bytes are copied at once: the caller may reuse `data`.
+   *
+   * Returns false when the queue has outgrown what a hold may keep: the producer should stop until
+   * {@link drained} resolves (the job's pipe is paused: the job blocks on its own write, while the
+   * daemon's event loop serves everyone else). A producer that goes on anyway is blocked for the
+   * rest of the hold once the queue reaches twice that, so that memory stays bounded.
    */
-  append(stream: StreamId, data: Buffer): void;
+  append(stream: StreamId, data: Buffer): boolean;
+  /** Resolves once the queue has been committed (or the writer closed): at once when append() last returned true. */
+  drained(): Promise<void>;
   /** Commits what is queued now. Never throws: a failed commit drops the batch and counts it. */
   flush(): void;
   /** Flushes and closes; followers finish once they reach the end. Appends after close are ignored. */

@@ -48,10 +48,18 @@ export const COMMIT_INTERVAL_MS = 5;
 export const STREAMING_BATCH_BYTES = 64 * 1024;
 
 /**
- * While the commit gate is held, a writer queues up to this many times maxPendingBytes; beyond, it
- * waits for the checkpoint pass, blocking: a hold lasts a few ms, and memory must stay bounded.
+ * While the commit gate is held, a writer queues up to this many times maxPendingBytes; beyond,
+ * append() asks its producer to pause until the held commit has run (a hold lasts up to 250 ms).
  */
 export const HELD_PENDING_FACTOR = 2;
+
+/**
+ * A producer that does not pause meets this many times maxPendingBytes queued while the gate is
+ * held: the writer then waits for the checkpoint pass, blocking the event loop, because memory must
+ * stay bounded. Blocking here for every job's flood was what held up every other follower (p99 of
+ * a quiet job's follower 119–281 ms under a `yes` flood); the job's pipe is paused instead.
+ */
+export const HELD_BLOCKING_FACTOR = 4;
 
 /** A job's log accounting, as in its row. */
 interface Accounting {
@@ -161,10 +169,16 @@ export class JobLogWriter implements LogWriter {
   /** Bytes of the last commit: STREAMING_BATCH_BYTES or more, and the next one waits for the interval. */
   private lastBatchBytes = 0;
   private closed = false;
+  /** The producer was asked to pause (append returned false): resolved at the next commit or close. */
+  private drain: { promise: Promise<void>; resolve: () => void } | null = null;
   private readonly flushSoon = (): void => {
     this.scheduled = null;
-    if (this.ctx.gate.held) this.waitForGate();
-    else this.flush();
+    const gate = this.ctx.gate;
+    if (gate.held) {
+      if (this.streaming || gate.holdsAll) return this.waitForGate();
+      gate.passing();
+    }
+    this.flush();
   };
   /** The gate opened: commit, unless a flush() since then made this wait moot. */
   private readonly afterHold = (): void => {
@@ -200,8 +214,8 @@ export class JobLogWriter implements LogWriter {
     return this.unrecordedReason === null ? this.acc.reason : addReason(this.acc.reason, this.unrecordedReason);
   }
 
-  append(stream: StreamId, data: Buffer): void {
-    if (this.closed || data.length === 0) return;
+  append(stream: StreamId, data: Buffer): boolean {
+    if (this.closed || data.length === 0) return true;
     const max = this.ctx.limits.maxChunkBytes;
     let off = 0;
     while (off < data.length) {
@@ -225,11 +239,24 @@ export class JobLogWriter implements LogWriter {
       this.nextPos += n;
       this.pendingBytes += n;
     }
-    if (this.pendingBytes >= this.ctx.limits.maxPendingBytes) this.flushOrHold();
-    else if (this.scheduled === null) {
+    if (this.pendingBytes >= this.ctx.limits.maxPendingBytes) return this.flushOrHold();
+    if (this.scheduled === null) {
       const wait = this.lastBatchBytes >= STREAMING_BATCH_BYTES ? this.lastCommitAt + COMMIT_INTERVAL_MS - performance.now() : 0;
       this.scheduled = wait > 0 ? { timer: setTimeout(this.flushSoon, wait) } : { immediate: setImmediate(this.flushSoon) };
     }
+    return true;
+  }
+
+  /**
+   * Whether this job streams output (its last commit or its queue is STREAMING_BATCH_BYTES or more):
+   * only such commits wait for a held gate; a few lines go through at once.
+   */
+  private get streaming(): boolean {
+    return this.lastBatchBytes >= STREAMING_BATCH_BYTES || this.pendingBytes >= STREAMING_BATCH_BYTES;
+  }
+
+  drained(): Promise<void> {
+    return this.drain?.promise ?? Promise.resolve();
   }
 
   flush(): void {
@@ -238,7 +265,10 @@ export class JobLogWriter implements LogWriter {
       else if ('immediate' in this.scheduled) clearImmediate(this.scheduled.immediate);
       this.scheduled = null;
     }
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) {
+      this.resolveDrain();
+      return;
+    }
     const batch = this.pending;
     const batchBytes = this.pendingBytes;
     this.pending = [];
@@ -270,6 +300,7 @@ export class JobLogWriter implements LogWriter {
     }
     this.lastCommitAt = performance.now();
     this.lastBatchBytes = batchBytes;
+    this.resolveDrain();
   }
 
   settle(): void {
@@ -290,17 +321,35 @@ export class JobLogWriter implements LogWriter {
     this.ctx.notifier.notify(this.jobId);
   }
 
-  /** A full queue: commits now, unless the gate is held (then it waits, blocking if the queue is too big). */
-  private flushOrHold(): void {
+  /**
+   * A full queue: commits now, unless the gate is held. Then it commits at the opening, and past
+   * the held limit asks the producer to pause (false); only a producer that ignores that and
+   * reaches the blocking limit makes it wait for the pass, blocking.
+   */
+  private flushOrHold(): boolean {
     const gate = this.ctx.gate;
-    if (gate.held) {
-      if (this.pendingBytes < HELD_PENDING_FACTOR * this.ctx.limits.maxPendingBytes) {
-        if (this.scheduled === null) this.waitForGate();
-        return;
+    const max = this.ctx.limits.maxPendingBytes;
+    if (gate.held && this.pendingBytes < HELD_BLOCKING_FACTOR * max) {
+      if (this.scheduled === null) this.waitForGate();
+      if (this.pendingBytes < HELD_PENDING_FACTOR * max) return true;
+      if (this.drain === null) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        this.drain = { promise, resolve };
+        gate.paused();
       }
-      gate.waitOpen();
+      return false;
     }
+    if (gate.held) gate.waitOpen();
     this.flush();
+    return true;
+  }
+
+  /** The queue has been committed (or dropped): a paused producer may go on. */
+  private resolveDrain(): void {
+    const drain = this.drain;
+    this.drain = null;
+    drain?.resolve();
   }
 
   /** Commits when the gate opens. */

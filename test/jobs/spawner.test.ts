@@ -2,7 +2,7 @@
 // here (supervisor.kernel.test.ts covers placement); these are the process-level promises.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,43 @@ describe('jobctl-spawner', () => {
         assert.equal(r.exit.code, i % 7);
       });
     } finally {
+      await spawner.close();
+    }
+  });
+
+  test('a sink that returns a promise pauses that pipe: the job blocks on its write until it settles, then every byte arrives', async () => {
+    const spawner = new Spawner(spawnerFile());
+    let release: (() => void) | undefined;
+    try {
+      const total = 8 * 1024 * 1024;
+      let received = 0;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const p = spawner.spawn({ argv: ['head', '-c', String(total), '/dev/zero'], cwd: '/', env: { PATH: '/usr/bin:/bin' }, procsFiles: [] }, (_stream, data) => {
+        received += data.length;
+        return held;
+      });
+      const { pid } = await p.started;
+      // The kernel says where the job waits: in a write to its full pipe (not running, not exited).
+      await pollUntil('the first read, then the job blocked on its full pipe', () => {
+        try {
+          return received > 0 && /pipe_write/.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'));
+        } catch {
+          return false;
+        }
+      });
+      // A writer blocks for a moment on any pipe its reader is slower than: it must stay blocked, with
+      // nothing more read, for as long as the sink holds (a fixed pause: what is checked is that
+      // nothing happens in it; unpaused, the 8 MiB are read in a few ms).
+      const whileHeld = received;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(received, whileHeld, 'nothing more was read while the sink held');
+      assert.ok(isAlive(pid) && /pipe_write/.test(readFileSync(`/proc/${pid}/wchan`, 'utf8')), 'the job still waits on its pipe');
+      assert.ok(whileHeld < 2 * 1024 * 1024, `read ${whileHeld} bytes before the pause took hold`);
+      release?.();
+      assert.deepEqual(await p.exit, { code: 0, signal: null, lost: null });
+      await pollUntil('every byte to arrive', () => received === total);
+    } finally {
+      release?.();
       await spawner.close();
     }
   });

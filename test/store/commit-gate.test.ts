@@ -1,12 +1,13 @@
 // The commit gate (src/store/commit-gate.ts) and how a log writer obeys it: while the checkpointer
 // holds commits, queued commits wait and the event loop goes on; commits that must happen now do not
-// wait; a queue that outgrows the hold waits for the pass, blocking, then commits. The writer runs
-// over a real store's statements with a gate of the test's own.
+// wait; a queue that outgrows the hold asks its producer to pause until the opening, and only a
+// producer that ignores that makes the writer wait for the pass, blocking. The writer runs over a
+// real store's statements with a gate of the test's own.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HeldCommits } from '../../src/store/commit-gate.ts';
 import { prepareLogSql } from '../../src/store/log-sql.ts';
-import { createCommitBatch, HELD_PENDING_FACTOR, JobLogWriter, type WriterLimits } from '../../src/store/log-writer.ts';
+import { createCommitBatch, HELD_BLOCKING_FACTOR, HELD_PENDING_FACTOR, JobLogWriter, type WriterLimits } from '../../src/store/log-writer.ts';
 import { CommitNotifier } from '../../src/store/notifier.ts';
 import type { Store } from '../../src/store/index.ts';
 import { addJob, nextTurn, tempStore, until } from './helpers.ts';
@@ -68,21 +69,52 @@ test('a held gate: queued commits wait while the event loop goes on, and all com
   const { store } = tempStore(t, { checkpoints: { worker: false } });
   const gate = new HeldCommits();
   const w = gatedWriter(store, gate, { capBytes: 64 * MIB, maxChunkBytes: 256 * 1024, maxPendingBytes: 1 * MIB });
+  // A streaming job (its last commit was big): its commits are the ones a hold waits for.
+  w.append(1, Buffer.alloc(256 * 1024));
+  w.flush();
+  const before = w.committedSeq;
   gate.hold(60_000, () => assert.fail('no writer should block'));
   w.append(1, Buffer.from('held\n'));
   await nextTurn();
-  await nextTurn();
-  assert.equal(w.committedSeq, 0, 'nothing committed while held');
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(w.committedSeq, before, 'nothing committed while held');
   // Past maxPendingBytes, still below the held limit: queued, not committed, not blocking.
   w.append(1, Buffer.alloc(1.5 * MIB));
-  assert.equal(w.committedSeq, 0);
+  assert.equal(w.committedSeq, before);
   gate.open();
-  assert.ok(w.committedSeq > 0, 'committed as the gate opened');
-  assert.equal(w.storedBytes, 5 + 1.5 * MIB);
+  assert.ok(w.committedSeq > before, 'committed as the gate opened');
+  assert.equal(w.storedBytes, 256 * 1024 + 5 + 1.5 * MIB);
   w.close();
 });
 
-test('a held gate does not stop flush() or close(); a queue past the held limit waits for the pass, then commits', async (t) => {
+test('a held gate: a job that is not streaming commits at once (its lines reach followers), and the gate is told so', async (t) => {
+  const { store } = tempStore(t, { checkpoints: { worker: false } });
+  const gate = new HeldCommits();
+  const limits = { capBytes: 64 * MIB, maxChunkBytes: 256 * 1024, maxPendingBytes: 1 * MIB };
+  const chatty = gatedWriter(store, gate, limits);
+  const flood = gatedWriter(store, gate, limits);
+  // The flood's first commit makes it a streaming job.
+  flood.append(1, Buffer.alloc(256 * 1024));
+  flood.flush();
+  gate.hold(60_000, () => assert.fail('no writer should block'));
+  assert.equal(gate.takePassed(), false);
+  chatty.append(1, Buffer.from('a line\n'));
+  flood.append(1, Buffer.alloc(128 * 1024));
+  const floodSeq = flood.committedSeq;
+  await nextTurn();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(chatty.storedBytes, 7, 'the line is committed while the gate is held');
+  assert.equal(flood.committedSeq, floodSeq, "the streaming job's commit waits");
+  assert.equal(gate.passed, 1);
+  assert.equal(gate.takePassed(), true, 'the checkpointer learns a commit went through the hold');
+  assert.equal(gate.takePassed(), false, 'once');
+  gate.open();
+  assert.ok(flood.committedSeq > floodSeq, 'the streaming job commits at the opening');
+  chatty.close();
+  flood.close();
+});
+
+test('a held gate does not stop flush() or close(); past the held limit the producer is asked to pause until the opening, never blocked', async (t) => {
   const { store } = tempStore(t, { checkpoints: { worker: false } });
   const gate = new HeldCommits();
   const limits = { capBytes: 256 * MIB, maxChunkBytes: 256 * 1024, maxPendingBytes: 1 * MIB };
@@ -94,14 +126,41 @@ test('a held gate does not stop flush() or close(); a queue past the held limit 
   w.close();
 
   const v = gatedWriter(store, gate, limits);
-  let waited = 0;
+  gate.hold(60_000, () => assert.fail('a producer that pauses never blocks the event loop'));
+  assert.equal(v.append(1, Buffer.alloc(HELD_PENDING_FACTOR * limits.maxPendingBytes - 1)), true, 'below the held limit: go on');
+  assert.equal(v.committedSeq, 0, 'queued');
+  assert.equal(v.append(1, Buffer.alloc(1)), false, 'at the held limit: pause');
+  assert.equal(gate.pauses, 1);
+  let drained = false;
+  void v.drained().then(() => (drained = true));
+  await nextTurn();
+  assert.equal(drained, false, 'drained() waits for the opening');
+  assert.equal(v.committedSeq, 0, 'still queued');
   gate.open();
+  await nextTurn();
+  assert.equal(drained, true, 'drained() resolves once the queue is committed');
+  assert.equal(v.storedBytes, HELD_PENDING_FACTOR * limits.maxPendingBytes);
+  await v.drained();
+  v.close();
+});
+
+test('a producer that ignores the pause: at the blocking limit the writer waits for the pass, blocking, then commits', async (t) => {
+  const { store } = tempStore(t, { checkpoints: { worker: false } });
+  const gate = new HeldCommits();
+  const limits = { capBytes: 256 * MIB, maxChunkBytes: 256 * 1024, maxPendingBytes: 1 * MIB };
+  const v = gatedWriter(store, gate, limits);
+  let waited = 0;
   gate.hold(60_000, () => waited++);
-  v.append(1, Buffer.alloc(HELD_PENDING_FACTOR * limits.maxPendingBytes - 1));
-  assert.equal(v.committedSeq, 0, 'below the held limit: queued');
-  v.append(1, Buffer.alloc(1));
-  assert.equal(waited, 1, 'at the held limit: waited for the pass');
+  assert.equal(v.append(1, Buffer.alloc(HELD_BLOCKING_FACTOR * limits.maxPendingBytes - 1)), false);
+  assert.equal(waited, 0, 'below the blocking limit: no wait');
+  assert.equal(v.committedSeq, 0);
+  let drained = false;
+  void v.drained().then(() => (drained = true));
+  assert.equal(v.append(1, Buffer.alloc(1)), true, 'committed: nothing queued any more');
+  assert.equal(waited, 1, 'at the blocking limit: waited for the pass');
   assert.equal(gate.held, false, 'which opened the gate');
-  assert.equal(v.storedBytes, HELD_PENDING_FACTOR * limits.maxPendingBytes, 'and committed');
+  assert.equal(v.storedBytes, HELD_BLOCKING_FACTOR * limits.maxPendingBytes, 'and committed');
+  await nextTurn();
+  assert.equal(drained, true, 'the paused producer may go on');
   v.close();
 });

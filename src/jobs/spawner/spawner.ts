@@ -56,8 +56,13 @@ const MAX_TOKEN = 0x7fffffff;
 /** How long close() waits for the spawner to leave before it kills it. */
 const CLOSE_TIMEOUT_MS = 2000;
 
-/** Receives the bytes of one read of a job's stdout (1) or stderr (2). */
-export type OutputSink = (stream: 1 | 2, data: Buffer) => void;
+/**
+ * Receives the bytes of one read of a job's stdout (1) or stderr (2). A promise returned means
+ * "no more for now": that pipe is not read until it settles (the job blocks on its next write once
+ * the pipe is full), which is how the log writer slows a flooding job down without blocking the
+ * daemon's event loop.
+ */
+export type OutputSink = (stream: 1 | 2, data: Buffer) => void | Promise<void>;
 
 /** One jobctl-spawner process and the jobs it started. */
 export class Spawner {
@@ -199,7 +204,17 @@ export class Spawner {
     // 32 reads a turn). A shared `onread` buffer larger than a read made libuv stop after one read a
     // turn (a job writing 50 MB/s stalled under 100 followers); a 64 KiB one measured no faster.
     const sink = p.sink;
-    if (sink) streams.forEach((stream, i) => stream.on('data', (data: Buffer) => sink(i === 0 ? 1 : 2, data)));
+    if (sink) {
+      streams.forEach((stream, i) =>
+        stream.on('data', (data: Buffer) => {
+          const later = sink(i === 0 ? 1 : 2, data);
+          if (later === undefined) return;
+          // Reading stops once the stream's small buffer is full: at most one more read is held.
+          stream.pause();
+          void later.then(() => stream.resume());
+        }),
+      );
+    }
     return streams;
   }
 
