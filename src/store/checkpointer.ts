@@ -28,7 +28,7 @@ export interface CheckpointOptions {
    */
   restartAtBytes?: number;
   /**
-   * WAL file size beyond which the store's own connection checkpoints (RESTART), blocking its
+   * WAL file size beyond which the store's own connection checkpoints (TRUNCATE), blocking its
    * commits: the worker fell behind (default 128 MiB).
    */
   limitBytes?: number;
@@ -199,6 +199,13 @@ export function startCheckpointer(
     }
   };
 
+  /** Runs the pass asked for while another was under way, once none is. */
+  const requestAsked = (): void => {
+    if (!again || inFlight) return;
+    again = false;
+    request();
+  };
+
   /**
    * Holds the log writers' streaming commits until a pass that begins after now has ended: the first
    * commit after it then starts the WAL over from its beginning.
@@ -247,11 +254,7 @@ export function startCheckpointer(
       // still, and an idle store would hold and pass again and again.
       holding = false;
       gate.open();
-      if (again && !inFlight) {
-        again = false;
-        request();
-      }
-      return;
+      return requestAsked();
     }
     if (m.type === 'pass') {
       // The WAL's content when the pass began (its frames); a restart makes it small again.
@@ -260,10 +263,7 @@ export function startCheckpointer(
       // A restart that did not happen, or commits afterCommit does not count (job rows, vacuum).
       else if (!holding && walBytes >= restartAtBytes) return startHold();
     }
-    if (again && !inFlight) {
-      again = false;
-      request();
-    }
+    requestAsked();
   };
 
   if (options.worker === false) {

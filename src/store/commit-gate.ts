@@ -53,7 +53,7 @@ export class HeldCommits implements CommitGate {
 
   passing(): void {
     this.passed++;
-    if (this.held) this.passedUnseen++;
+    this.passedUnseen++;
   }
 
   /** Whether small commits went through since the last call (the checkpointer asks at the end of a held pass). */
