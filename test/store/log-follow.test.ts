@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { test } from 'node:test';
 import type { StreamId } from '../../src/rpc/model.ts';
 import type { LogItem } from '../../src/store/index.ts';
@@ -245,7 +246,7 @@ test('a paused follower costs no memory while 200 MB are written; the writer alo
 });
 
 test("following one stream never loads the other stream's bytes", async (t) => {
-  const { store } = tempStore(t);
+  const { store, file } = tempStore(t);
   const { id } = addJob(store);
   const w = store.logs.writer(id);
   const big = Buffer.alloc(256 * 1024, 0x6f);
@@ -255,17 +256,27 @@ test("following one stream never loads the other stream's bytes", async (t) => {
     w.flush();
   }
   w.close();
+  // The checkpoint worker copies the 64 MiB just written on the other core: measured while it runs,
+  // either side may be slowed by it (seen once in CI: 8 vs 21 ms). Wait for it, and take the best of
+  // three rounds of each.
+  await until(() => statSync(`${file}-wal`, { throwIfNoEntry: false })?.size === 0, 'the WAL to be checkpointed and emptied', 20_000);
   const ms = async (fn: () => Promise<unknown>): Promise<number> => {
-    const start = process.hrtime.bigint();
-    await fn();
-    return Number(process.hrtime.bigint() - start) / 1e6;
+    let best = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 3; round++) {
+      const start = process.hrtime.bigint();
+      await fn();
+      best = Math.min(best, Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    return best;
   };
   let stderr = '';
   const errOnly = await ms(async () => {
+    stderr = '';
     for await (const item of store.logs.follow(id, { streams: [2] })) if (item.kind === 'chunk') stderr += item.chunk.data.toString();
   });
   let all = 0;
   const both = await ms(async () => {
+    all = 0;
     for await (const item of store.logs.follow(id)) if (item.kind === 'chunk') all += item.chunk.data.length;
   });
   t.diagnostic(`stderr only: ${errOnly.toFixed(1)} ms; both streams (64 MiB): ${both.toFixed(1)} ms`);
